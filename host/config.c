@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "pva_protocol.h"
+#include "size.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: pva-host [OPTION]...\n"
+"Serve the pva device to a QEMU guest: be the ivshmem-doorbell server\n"
+"(-chardev socket,path=SOCKET,id=pva -device ivshmem-doorbell,chardev=pva,\n"
+"vectors=N) and the host end of every pva service.\n"
+"\n"
+"  -d, --run-dir DIR        sockets in DIR: DIR/qemu.sock, DIR/ctl.sock\n"
+"                           (default " PVA_DEFAULT_RUN_DIR ")\n"
+"  -s, --socket PATH        the socket QEMU connects to\n"
+"  -c, --ctl PATH           the socket pva-hostctl connects to\n"
+"  -m, --shm-size SIZE      shared memory size, a power of two (default 4M)\n"
+"  -n, --vectors N          doorbell vectors, 1-%d (default 8); QEMU's\n"
+"                           vectors= must be at least N\n"
+"      --no-restart         do not restart a worker that died\n"
+"      --no-echo            do not offer the echo test channel\n"
+"  -v, --verbose            log debug messages\n"
+"  -q, --quiet              log only warnings and errors\n"
+"  -h, --help               show this help\n"
+"  -V, --version            show the version\n"
+"\n"
+"Protocol switches (for version-skew tests):\n"
+"      --proto-major-min N  lowest major version offered (default %d)\n"
+"      --proto-major-max N  highest major version offered (default %d)\n"
+"      --proto-minor N      minor version of the highest major (default %d)\n"
+"      --features MASK      transport feature bits offered (default 0x%llx)\n"
+"\n"
+"pva-host runs as two processes: a keeper that owns the QEMU connection,\n"
+"the shared memory and the eventfds, and a worker that it (re)starts; a\n"
+"worker that dies or is told to restart (SIGHUP, pva-hostctl restart) is\n"
+"replaced while the guest keeps running. SIGTERM stops both.\n"
+"Exit status: 0 on SIGTERM/SIGINT, 1 on a runtime error, 2 on bad usage.\n",
+		PVA_MAX_VECTORS, PVA_VERSION_MAJOR, PVA_VERSION_MAJOR,
+		PVA_VERSION_MINOR, (unsigned long long)PVA_F_KNOWN);
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long max,
+		      unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > max || s[0] == '-') {
+		fprintf(stderr, "pva-host: %s: invalid number '%s' (0-%lu)\n",
+			opt, s, max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+enum {
+	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
+	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD,
+};
+
+int config_parse(struct host_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "run-dir", required_argument, NULL, 'd' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "ctl", required_argument, NULL, 'c' },
+		{ "shm-size", required_argument, NULL, 'm' },
+		{ "vectors", required_argument, NULL, 'n' },
+		{ "no-restart", no_argument, NULL, OPT_NO_RESTART },
+		{ "no-echo", no_argument, NULL, OPT_NO_ECHO },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "proto-major-min", required_argument, NULL, OPT_MAJOR_MIN },
+		{ "proto-major-max", required_argument, NULL, OPT_MAJOR_MAX },
+		{ "proto-minor", required_argument, NULL, OPT_MINOR },
+		{ "features", required_argument, NULL, OPT_FEATURES },
+		{ "worker-fd", required_argument, NULL, OPT_WORKER_FD },
+		{ 0 },
+	};
+	const char *run_dir = PVA_DEFAULT_RUN_DIR;
+	const char *sock = NULL, *ctl = NULL;
+	unsigned int u;
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->shm_size = 4 << 20;
+	cfg->vectors = 8;
+	cfg->restart_worker = true;
+	cfg->echo = true;
+	cfg->log_level = LOG_INFO;
+	cfg->major_min = cfg->major_max = PVA_VERSION_MAJOR;
+	cfg->minor = PVA_VERSION_MINOR;
+	cfg->features = PVA_F_KNOWN;
+	cfg->worker_fd = -1;
+	cfg->argv = argv;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:s:c:m:n:vqhV", opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			run_dir = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			ctl = optarg;
+			break;
+		case 'm':
+			if (parse_size(optarg, &cfg->shm_size) < 0 ||
+			    cfg->shm_size < (64 << 10) ||
+			    cfg->shm_size > (1ull << 34) ||
+			    (cfg->shm_size & (cfg->shm_size - 1))) {
+				fprintf(stderr, "pva-host: --shm-size: '%s' is not a power of two between 64K and 16G\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'n':
+			if (parse_uint("--vectors", optarg, PVA_MAX_VECTORS,
+				       &cfg->vectors) || !cfg->vectors) {
+				if (!cfg->vectors)
+					fprintf(stderr, "pva-host: --vectors: must be 1-%d\n",
+						PVA_MAX_VECTORS);
+				return -1;
+			}
+			break;
+		case OPT_NO_RESTART:
+			cfg->restart_worker = false;
+			break;
+		case OPT_NO_ECHO:
+			cfg->echo = false;
+			break;
+		case 'v':
+			cfg->log_level = LOG_DEBUG;
+			break;
+		case 'q':
+			cfg->log_level = LOG_WARNING;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("pva-host %s (protocol %d.%d)\n", PVA_HOST_VERSION,
+			       PVA_VERSION_MAJOR, PVA_VERSION_MINOR);
+			return 1;
+		case OPT_MAJOR_MIN:
+			if (parse_uint("--proto-major-min", optarg, 0xffff,
+				       &cfg->major_min))
+				return -1;
+			break;
+		case OPT_MAJOR_MAX:
+			if (parse_uint("--proto-major-max", optarg, 0xffff,
+				       &cfg->major_max))
+				return -1;
+			break;
+		case OPT_MINOR:
+			if (parse_uint("--proto-minor", optarg, 0xffff,
+				       &cfg->minor))
+				return -1;
+			break;
+		case OPT_FEATURES: {
+			char *end;
+
+			errno = 0;
+			cfg->features = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end) {
+				fprintf(stderr, "pva-host: --features: invalid mask '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		}
+		case OPT_WORKER_FD:
+			if (parse_uint("--worker-fd", optarg, INT_MAX, &u))
+				return -1;
+			cfg->worker_fd = (int)u;
+			break;
+		default:
+			fprintf(stderr, "Try 'pva-host --help'.\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pva-host: unexpected argument '%s'\nTry 'pva-host --help'.\n",
+			argv[optind]);
+		return -1;
+	}
+	if (cfg->major_min > cfg->major_max || !cfg->major_min) {
+		fprintf(stderr, "pva-host: --proto-major-min must be between 1 and --proto-major-max\n");
+		return -1;
+	}
+	cfg->socket_path = sock ? strdup(sock) : join(run_dir, "qemu.sock");
+	cfg->ctl_path = ctl ? strdup(ctl) : join(run_dir, "ctl.sock");
+	if (!cfg->socket_path || !cfg->ctl_path)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* pva-host's settings, parsed once from the command line. */
+#ifndef PVA_HOST_CONFIG_H
+#define PVA_HOST_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define PVA_HOST_VERSION	"0.1.0"
+#define PVA_DEFAULT_RUN_DIR	"/run/pva-host"
+
+struct host_config {
+	char *socket_path;	/* QEMU's ivshmem-doorbell chardev */
+	char *ctl_path;		/* pva-hostctl */
+	uint64_t shm_size;
+	unsigned int vectors;
+	bool restart_worker;	/* keeper restarts a dead worker */
+	bool echo;		/* offer the "echo" test channel */
+	int log_level;
+	/* protocol switches, for version-skew tests */
+	unsigned int major_min, major_max, minor;
+	uint64_t features;	/* offered; defaults to all known */
+	/* internal: set in the worker process */
+	int worker_fd;
+	char **argv;		/* the command line, to start a worker */
+	char *exe;		/* our own binary */
+};
+
+/* Parse; on error print a message and return -1; 1 for --help/--version. */
+int config_parse(struct host_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: MIT
+/* pva-hostctl: drive a running pva-host. See pva-hostctl(1). */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,	/* the daemon refused or the operation failed */
+	EXIT_USAGE = 2,
+	EXIT_NO_DAEMON = 3,	/* pva-host is not running / not reachable */
+};
+
+static bool opt_json;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: pva-hostctl [OPTION]... COMMAND [ARG]...\n"
+"Drive a running pva-host.\n"
+"\n"
+"Commands:\n"
+"  status                   host, guest and per-service state and counters\n"
+"  ping [-c N] [-s BYTES] [-w WINDOW] [-t MS]\n"
+"                           round trips host -> guest driver -> host:\n"
+"                           N pings (1) of BYTES payload (64), WINDOW in\n"
+"                           flight (1), failing after MS without an answer\n"
+"  restart                  restart pva-host's worker (the guest keeps running)\n"
+"  reset                    reset the device: the guest renegotiates\n"
+"  debug corrupt WHAT       test switch: write malformed shared memory;\n"
+"                           WHAT: magic, major, table, ring-index, msg-len,\n"
+"                           restore\n"
+"\n"
+"Options:\n"
+"  -d, --run-dir DIR        pva-host's run directory (default " PVA_DEFAULT_RUN_DIR ")\n"
+"  -c, --ctl PATH           pva-host's control socket (default DIR/ctl.sock)\n"
+"  -j, --json               print the daemon's JSON answer\n"
+"  -h, --help               show this help\n"
+"  -V, --version            show the version\n"
+"\n"
+"Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
+"3 pva-host not reachable.\n");
+}
+
+static int connect_ctl(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "pva-hostctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "pva-hostctl: cannot reach pva-host at %s: %s\n",
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send @req, return the parsed answer (NULL after printing an error). */
+static struct json_object *call(const char *path, struct json_object *req,
+				int *exit_code)
+{
+	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	size_t cap = 65536, len = 0;
+	struct json_object *ans;
+	char *buf;
+	int fd;
+
+	*exit_code = EXIT_NO_DAEMON;
+	fd = connect_ctl(path);
+	if (fd < 0)
+		return NULL;
+	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0) {
+		fprintf(stderr, "pva-hostctl: cannot send to pva-host: %s\n",
+			strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (!buf)
+			break;
+		if (len + 1 == cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (!buf)
+		return NULL;
+	buf[len] = 0;
+	ans = len ? json_tokener_parse(buf) : NULL;
+	free(buf);
+	if (!ans) {
+		fprintf(stderr, "pva-hostctl: no valid answer from pva-host (did it stop?)\n");
+		return NULL;
+	}
+	*exit_code = EXIT_OK;
+	return ans;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static double jdbl(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_double(v);
+}
+
+static struct json_object *jobj(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static void print_status(struct json_object *a)
+{
+	struct json_object *h = jobj(a, "host"), *g = jobj(a, "guest");
+	struct json_object *svcs = jobj(a, "services"), *info = NULL;
+	size_t n = svcs ? json_object_array_length(svcs) : 0;
+
+	printf("pva-host %s, protocol %s, features %s, generation %lld\n",
+	       jstr(h, "version"), jstr(h, "protocol"), jstr(h, "features"),
+	       (long long)jint(h, "generation"));
+	printf("  worker pid %lld, up %lld s, %lld restarts; %lld KiB shared memory, %lld vectors\n",
+	       (long long)jint(h, "worker_pid"), (long long)jint(h, "worker_uptime_s"),
+	       (long long)jint(h, "worker_restarts"),
+	       (long long)(jint(h, "shm_size") >> 10), (long long)jint(h, "vectors"));
+	printf("  resets %lld, guest protocol errors %lld, guest ring failures %lld, doorbells %lld, interrupts %lld\n",
+	       (long long)jint(h, "resets"), (long long)jint(h, "protocol_errors"),
+	       (long long)jint(h, "guest_ring_failures"),
+	       (long long)jint(a, "doorbells"), (long long)jint(a, "interrupts"));
+	printf("guest: %s", jstr(g, "status"));
+	if (*jstr(g, "error"))
+		printf(" (%s)", jstr(g, "error"));
+	if (json_object_get_boolean(jobj(g, "negotiated")))
+		printf(", protocol %s, features %s, %lld vectors",
+		       jstr(g, "protocol"), jstr(g, "features"),
+		       (long long)jint(g, "vectors"));
+	printf("\n");
+	for (size_t i = 0; i < n; i++) {
+		info = jobj(json_object_array_get_idx(svcs, i), "guest_info");
+		if (info)
+			break;
+	}
+	if (info)
+		printf("  %s %s %s, pva driver %s, %lld CPUs, %lld MiB\n",
+		       jstr(info, "os"), jstr(info, "kernel"), jstr(info, "arch"),
+		       jstr(info, "driver"), (long long)jint(info, "cpus"),
+		       (long long)(jint(info, "mem_total") >> 20));
+	printf("services:\n  %-10s %-8s %3s %10s %12s %10s %12s %7s %5s\n",
+	       "NAME", "TYPE", "VEC", "G2H MSGS", "G2H BYTES", "H2G MSGS",
+	       "H2G BYTES", "FULL", "BAD");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(svcs, i);
+
+		printf("  %-10s %-8s %3lld %10lld %12lld %10lld %12lld %7lld %5lld\n",
+		       jstr(s, "name"), jstr(s, "type"),
+		       (long long)jint(s, "vector"), (long long)jint(s, "rx_msgs"),
+		       (long long)jint(s, "rx_bytes"), (long long)jint(s, "tx_msgs"),
+		       (long long)jint(s, "tx_bytes"), (long long)jint(s, "tx_full"),
+		       (long long)jint(s, "bad_msgs"));
+	}
+}
+
+static void print_ping(struct json_object *a)
+{
+	printf("%lld pings of %lld bytes (window %lld): %lld answered, %lld lost, %lld bad, %lld out of order, %.2f s\n",
+	       (long long)jint(a, "sent"), (long long)jint(a, "size"),
+	       (long long)jint(a, "window"), (long long)jint(a, "received"),
+	       (long long)jint(a, "lost"), (long long)jint(a, "bad"),
+	       (long long)jint(a, "reordered"), jdbl(a, "elapsed_s"));
+	if (jint(a, "received"))
+		printf("round trip us: min %.1f, median %.1f, avg %.1f, p99 %.1f, max %.1f\n",
+		       jdbl(a, "rtt_min_us"), jdbl(a, "rtt_median_us"),
+		       jdbl(a, "rtt_avg_us"), jdbl(a, "rtt_p99_us"),
+		       jdbl(a, "rtt_max_us"));
+}
+
+static int parse_num(const char *what, const char *s, long long min,
+		     long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "pva-hostctl: %s: '%s' is not a number between %lld and %lld\n",
+			what, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static struct json_object *build_ping(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "size", required_argument, NULL, 's' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ 0 },
+	};
+	struct json_object *req = json_object_new_object();
+	long long v;
+	int c;
+
+	json_object_object_add(req, "cmd", json_object_new_string("ping"));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:s:w:t:", opts, NULL)) != -1) {
+		const char *key;
+		long long max;
+
+		switch (c) {
+		case 'c':
+			key = "count";
+			max = 10000000;
+			break;
+		case 's':
+			key = "size";
+			max = 65536;
+			break;
+		case 'w':
+			key = "window";
+			max = 256;
+			break;
+		case 't':
+			key = "timeout_ms";
+			max = 3600000;
+			break;
+		default:
+			goto bad;
+		}
+		if (parse_num(key, optarg, c == 's' ? 0 : 1, max, &v) < 0)
+			goto bad;
+		json_object_object_add(req, key, json_object_new_int64(v));
+	}
+	if (optind != argc) {
+		fprintf(stderr, "pva-hostctl: ping: unexpected argument '%s'\n",
+			argv[optind]);
+		goto bad;
+	}
+	return req;
+bad:
+	json_object_put(req);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "run-dir", required_argument, NULL, 'd' },
+		{ "ctl", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *run_dir = getenv("PVA_HOST_DIR");
+	char *ctl = NULL, pathbuf[4096];
+	struct json_object *req = NULL, *ans;
+	const char *cmd;
+	int c, code;
+	bool ok;
+
+	if (!run_dir)
+		run_dir = PVA_DEFAULT_RUN_DIR;
+	while ((c = getopt_long(argc, argv, "+d:c:jhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			run_dir = optarg;
+			break;
+		case 'c':
+			ctl = optarg;
+			break;
+		case 'j':
+			opt_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("pva-hostctl %s\n", PVA_HOST_VERSION);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'pva-hostctl --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!ctl) {
+		snprintf(pathbuf, sizeof(pathbuf), "%s/ctl.sock", run_dir);
+		ctl = pathbuf;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "ping")) {
+		req = build_ping(argc, argv);
+	} else if (!strcmp(cmd, "status") || !strcmp(cmd, "restart") ||
+		   !strcmp(cmd, "reset")) {
+		if (argc != 1) {
+			fprintf(stderr, "pva-hostctl: %s takes no arguments\n", cmd);
+			return EXIT_USAGE;
+		}
+		req = json_object_new_object();
+		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	} else if (!strcmp(cmd, "debug")) {
+		if (argc != 3 || strcmp(argv[1], "corrupt")) {
+			fprintf(stderr, "pva-hostctl: usage: debug corrupt WHAT\n");
+			return EXIT_USAGE;
+		}
+		req = json_object_new_object();
+		json_object_object_add(req, "cmd", json_object_new_string("debug"));
+		json_object_object_add(req, "corrupt",
+				       json_object_new_string(argv[2]));
+	} else {
+		fprintf(stderr, "pva-hostctl: unknown command '%s'\nTry 'pva-hostctl --help'.\n",
+			cmd);
+		return EXIT_USAGE;
+	}
+	if (!req)
+		return EXIT_USAGE;
+	ans = call(ctl, req, &code);
+	json_object_put(req);
+	if (!ans)
+		return code;
+	ok = json_object_get_boolean(jobj(ans, "ok"));
+	if (opt_json)
+		printf("%s\n", json_object_to_json_string_ext(ans,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	else if (!strcmp(cmd, "status"))
+		print_status(ans);
+	else if (!strcmp(cmd, "ping"))
+		print_ping(ans);
+	if (!ok)
+		fprintf(stderr, "pva-hostctl: %s: %s\n", cmd, jstr(ans, "error"));
+	json_object_put(ans);
+	return ok ? EXIT_OK : EXIT_FAILED;
+}
