@@ -2,6 +2,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,11 +122,43 @@ static const struct {
 	{ "restore", CORRUPT_NONE },
 };
 
+static int get_u64(struct json_object *o, const char *key, uint64_t max,
+		   uint64_t *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = (uint64_t)json_object_get_uint64(v);
+	return *out > max ? -1 : 0;
+}
+
+static void cmd_debug_proto(struct ctl_client *c, struct json_object *p)
+{
+	uint64_t min, max, minor, features;
+
+	if (get_u64(p, "major_min", 0xffff, &min) ||
+	    get_u64(p, "major_max", 0xffff, &max) ||
+	    get_u64(p, "minor", 0xffff, &minor) ||
+	    get_u64(p, "features", UINT64_MAX, &features) || !min || min > max) {
+		ctl_reply_error(c, "debug: proto needs major_min (>= 1) <= major_max, minor, features");
+		return;
+	}
+	device_set_protocol(c->srv->dev, (unsigned int)min, (unsigned int)max,
+			    (unsigned int)minor, features);
+	ctl_reply(c, json_object_new_object());
+}
+
 static void cmd_debug(struct ctl_client *c, struct json_object *req)
 {
 	struct json_object *what;
 	const char *name;
 
+	if (json_object_object_get_ex(req, "proto", &what)) {
+		cmd_debug_proto(c, what);
+		return;
+	}
 	if (!json_object_object_get_ex(req, "corrupt", &what) ||
 	    !json_object_is_type(what, json_type_string)) {
 		ctl_reply_error(c, "debug: 'corrupt' must name what to corrupt");

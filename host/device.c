@@ -37,6 +37,9 @@ struct device {
 	uint32_t table_off;
 
 	uint32_t generation;
+	/* what we offer: from the command line, or a test switch */
+	unsigned int major_min, major_max, host_minor;
+	uint64_t host_features;
 	/* negotiation state, from the guest's last request */
 	bool negotiated;			/* acked OK, rings live */
 	uint32_t last_req_seq;
@@ -93,6 +96,10 @@ struct device *device_new(const struct host_config *cfg, struct loop *loop,
 		dev->guest_ev[v] = -1;
 	dev->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	dev->started = time(NULL);
+	dev->major_min = cfg->major_min;
+	dev->major_max = cfg->major_max;
+	dev->host_minor = cfg->minor;
+	dev->host_features = cfg->features;
 	return dev;
 }
 
@@ -202,17 +209,27 @@ static void write_service_table(struct device *dev)
 	}
 }
 
-/* Drop every service's per-guest state and empty the rings. */
+/*
+ * Drop every service's per-guest state. The rings are left alone: a guest
+ * may still be using them until it sees the new generation; they are
+ * emptied when it asks to negotiate (reset_rings()).
+ */
 static void reset_services(struct device *dev)
 {
 	dev->negotiated = false;
 	for (unsigned int i = 0; i < dev->nr_svcs; i++) {
 		struct service *svc = dev->svcs[i];
 
-		pva_ring_reset_shared(&svc->rx);
-		pva_ring_reset_shared(&svc->tx);
 		if (svc->ops->reset)
 			svc->ops->reset(svc);
+	}
+}
+
+static void reset_rings(struct device *dev)
+{
+	for (unsigned int i = 0; i < dev->nr_svcs; i++) {
+		pva_ring_reset_shared(&dev->svcs[i]->rx);
+		pva_ring_reset_shared(&dev->svcs[i]->tx);
 	}
 }
 
@@ -225,13 +242,13 @@ static void device_rebuild(struct device *dev, enum device_corruption what)
 	reset_services(dev);
 	dev->last_req_seq = pva_le32(dev->hdr->guest.req_seq);
 	h->magic = pva_cpu32(PVA_MAGIC);
-	h->major_min = pva_cpu16(dev->cfg->major_min);
-	h->major_max = pva_cpu16(dev->cfg->major_max);
-	h->minor = pva_cpu16(dev->cfg->minor);
+	h->major_min = pva_cpu16(dev->major_min);
+	h->major_max = pva_cpu16(dev->major_max);
+	h->minor = pva_cpu16(dev->host_minor);
 	h->nr_vectors = pva_cpu16(dev->nvec);
 	h->header_size = pva_cpu32(PVA_HEADER_SIZE);
 	h->shm_size = pva_cpu64(dev->shm_size);
-	h->host_features = pva_cpu64(dev->cfg->features);
+	h->host_features = pva_cpu64(dev->host_features);
 	h->svc_table_off = pva_cpu32(dev->table_off);
 	h->nr_services = pva_cpu32(dev->nr_svcs);
 	write_service_table(dev);
@@ -369,6 +386,8 @@ static void negotiate(struct device *dev, uint32_t req_seq)
 			  pva_le32(g.generation), dev->generation);
 		return;
 	}
+	/* The guest stopped using the rings before it asked. */
+	reset_rings(dev);
 	gmin = pva_le16(g.major_min);
 	gmax = pva_le16(g.major_max);
 	gminor = pva_le16(g.minor);
@@ -376,21 +395,21 @@ static void negotiate(struct device *dev, uint32_t req_seq)
 	if (!dev->guest_nvec || gmin > gmax || !gmin) {
 		status = PVA_NEG_INVALID;
 	} else {
-		major = gmax < dev->cfg->major_max ? gmax : dev->cfg->major_max;
-		if (major < gmin || major < dev->cfg->major_min)
+		major = gmax < dev->major_max ? gmax : dev->major_max;
+		if (major < gmin || major < dev->major_min)
 			status = PVA_NEG_VERSION;
 	}
 	if (status == PVA_NEG_OK) {
 		/* A side's minor is for its highest major; for a lower
 		 * major we only know of version major.0 here.
 		 */
-		unsigned int hm = major == dev->cfg->major_max ? dev->cfg->minor : 0;
+		unsigned int hm = major == dev->major_max ? dev->host_minor : 0;
 		unsigned int gm = major == gmax ? gminor : 0;
 
 		minor = hm < gm ? hm : gm;
 		dev->major = (uint16_t)major;
 		dev->minor = (uint16_t)minor;
-		dev->features = pva_le64(g.features) & dev->cfg->features;
+		dev->features = pva_le64(g.features) & dev->host_features;
 		dev->active_nvec = dev->guest_nvec < dev->nvec ?
 				   dev->guest_nvec : (uint16_t)dev->nvec;
 		for (unsigned int i = 0; i < dev->nr_svcs; i++) {
@@ -409,7 +428,7 @@ static void negotiate(struct device *dev, uint32_t req_seq)
 		log_warn("guest negotiation failed: %s (guest speaks %u-%u.%u, host %u-%u.%u)",
 			 status == PVA_NEG_VERSION ? "no common major version" :
 			 "malformed request", gmin, gmax, gminor,
-			 dev->cfg->major_min, dev->cfg->major_max, dev->cfg->minor);
+			 dev->major_min, dev->major_max, dev->host_minor);
 	}
 	h->ack_status = pva_cpu32(status);
 	h->ack_major = pva_cpu16(major);
@@ -606,6 +625,19 @@ void device_guest_down(struct device *dev)
 	log_info("guest disconnected");
 }
 
+void device_set_protocol(struct device *dev, unsigned int major_min,
+			 unsigned int major_max, unsigned int minor,
+			 uint64_t features)
+{
+	dev->major_min = major_min;
+	dev->major_max = major_max;
+	dev->host_minor = minor;
+	dev->host_features = features;
+	log_warn("test switch: now offering protocol %u-%u.%u, features 0x%" PRIx64,
+		 major_min, major_max, minor, features);
+	device_reset(dev, "protocol offer changed");
+}
+
 int device_corrupt(struct device *dev, enum device_corruption what)
 {
 	struct service *ctl = dev->svcs[0];
@@ -786,12 +818,12 @@ void device_status(struct device *dev, struct json_object *obj)
 	char ver[16];
 	uint64_t db = 0, irq = 0;
 
-	snprintf(ver, sizeof(ver), "%u-%u.%u", dev->cfg->major_min,
-		 dev->cfg->major_max, dev->cfg->minor);
+	snprintf(ver, sizeof(ver), "%u-%u.%u", dev->major_min,
+		 dev->major_max, dev->host_minor);
 	json_object_object_add(host, "version",
 			       json_object_new_string(PVA_HOST_VERSION));
 	json_object_object_add(host, "protocol", json_object_new_string(ver));
-	add_hex(host, "features", dev->cfg->features);
+	add_hex(host, "features", dev->host_features);
 	add_u64(host, "generation", dev->generation);
 	add_u64(host, "shm_size", dev->shm_size);
 	add_u64(host, "vectors", dev->nvec);

@@ -44,6 +44,10 @@ void device_reset(struct device *dev, const char *why);
 void device_protocol_error(struct device *dev, struct service *svc,
 			   const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Test switch: offer other versions and features (then reset). */
+void device_set_protocol(struct device *dev, unsigned int major_min,
+			 unsigned int major_max, unsigned int minor,
+			 uint64_t features);
 /* Test switch: write malformed shared memory. */
 int device_corrupt(struct device *dev, enum device_corruption what);
 

@@ -38,6 +38,9 @@ static void usage(FILE *f)
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore\n"
+"  debug proto MIN MAX MINOR FEATURES\n"
+"                           test switch: offer majors MIN-MAX, MINOR and\n"
+"                           FEATURES (a mask), then reset the device\n"
 "\n"
 "Options:\n"
 "  -d, --run-dir DIR        pva-host's run directory (default " PVA_DEFAULT_RUN_DIR ")\n"
@@ -297,6 +300,44 @@ bad:
 	return NULL;
 }
 
+static struct json_object *build_debug(int argc, char **argv)
+{
+	static const char *const keys[] = {
+		"major_min", "major_max", "minor", "features",
+	};
+	struct json_object *req = json_object_new_object(), *p;
+	long long v;
+
+	json_object_object_add(req, "cmd", json_object_new_string("debug"));
+	if (argc == 3 && !strcmp(argv[1], "corrupt")) {
+		json_object_object_add(req, "corrupt",
+				       json_object_new_string(argv[2]));
+		return req;
+	}
+	if (argc == 6 && !strcmp(argv[1], "proto")) {
+		p = json_object_new_object();
+		json_object_object_add(req, "proto", p);
+		for (int i = 0; i < 4; i++) {
+			char *end;
+
+			errno = 0;
+			v = (long long)strtoull(argv[2 + i], &end, 0);
+			if (errno || end == argv[2 + i] || *end || argv[2 + i][0] == '-') {
+				fprintf(stderr, "pva-hostctl: debug proto: bad %s '%s'\n",
+					keys[i], argv[2 + i]);
+				json_object_put(req);
+				return NULL;
+			}
+			json_object_object_add(p, keys[i],
+					       json_object_new_uint64((uint64_t)v));
+		}
+		return req;
+	}
+	fprintf(stderr, "pva-hostctl: usage: debug corrupt WHAT | debug proto MAJOR_MIN MAJOR_MAX MINOR FEATURES\n");
+	json_object_put(req);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -360,14 +401,7 @@ int main(int argc, char **argv)
 		req = json_object_new_object();
 		json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	} else if (!strcmp(cmd, "debug")) {
-		if (argc != 3 || strcmp(argv[1], "corrupt")) {
-			fprintf(stderr, "pva-hostctl: usage: debug corrupt WHAT\n");
-			return EXIT_USAGE;
-		}
-		req = json_object_new_object();
-		json_object_object_add(req, "cmd", json_object_new_string("debug"));
-		json_object_object_add(req, "corrupt",
-				       json_object_new_string(argv[2]));
+		req = build_debug(argc, argv);
 	} else {
 		fprintf(stderr, "pva-hostctl: unknown command '%s'\nTry 'pva-hostctl --help'.\n",
 			cmd);

@@ -255,6 +255,11 @@ static int pva_negotiate(struct pva_dev *dev)
 		return -EAGAIN;
 	hmin = le16_to_cpu(READ_ONCE(h->major_min));
 	hmax = le16_to_cpu(READ_ONCE(h->major_max));
+	if (hmin > mine || hmax < PVA_VERSION_MAJOR) {
+		dev_err(&dev->pdev->dev, "host speaks protocol %u-%u, this driver %u-%u\n",
+			hmin, hmax, PVA_VERSION_MAJOR, mine);
+		return PVA_GERR_VERSION;
+	}
 
 	g->status = cpu_to_le32(PVA_GUEST_NEGOTIATING);
 	g->major_min = cpu_to_le16(PVA_VERSION_MAJOR);
@@ -386,6 +391,13 @@ void pva_ring_error(struct pva_svc *svc, const char *what)
 
 	if (atomic_xchg(&dev->ring_error, 1))
 		return;
+	/* A restarted host rewrites the rings before we notice: not an error. */
+	if (le32_to_cpu(virt_load_acquire(&dev->hdr->host.generation)) !=
+	    READ_ONCE(dev->generation)) {
+		dev_info(&dev->pdev->dev, "host restarted; renegotiating\n");
+		queue_work(dev->wq, &dev->reset_work);
+		return;
+	}
 	dev_err(&dev->pdev->dev, "service %s: %s; stopping until the host resets the device\n",
 		svc->name, what);
 	queue_work(dev->wq, &dev->fail_work);

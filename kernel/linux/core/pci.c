@@ -275,7 +275,7 @@ static struct pci_driver pva_pci_driver = {
 	.id_table = pva_pci_ids,
 	.probe = pva_probe,
 	.remove = pva_remove,
-	.driver.dev_groups = pva_dev_groups,
+	.dev_groups = pva_dev_groups,
 };
 
 module_pci_driver(pva_pci_driver);

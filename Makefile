@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: MIT
+#
+# pva: paravirtual guest add-ons.
+#
+#   make                 host tools, guest programs and kernel modules
+#                        (ARCH=x86_64|arm64, KVER=6.1|6.12, or KDIR=...)
+#   make check           set up the machine, build, run every test
+#   make demo            set up, build, boot a guest with pva, show it
+#   make vm-test         the VM tests for ARCH (x86_64 or arm64)
+#   make bench           benchmarks against the peers, see docs/benchmarks.md
+#   make fuzz            long fuzzing runs (FUZZ_SECONDS per fuzzer)
+#   make setup           install what the build and the tests need
+
+PVA_CACHE ?= /var/cache/pva
+-include $(PVA_CACHE)/kernels.mk
+
+HOST_ARCH := $(shell uname -m | sed 's/aarch64/arm64/')
+ARCH ?= $(HOST_ARCH)
+override ARCH := $(patsubst aarch64,arm64,$(ARCH))
+KVER ?= 6.1
+
+ifeq ($(ARCH),x86_64)
+DEBARCH := amd64
+GUEST_CC ?= $(if $(filter x86_64,$(HOST_ARCH)),gcc,x86_64-linux-gnu-gcc)
+KMAKE_ARCH :=
+else ifeq ($(ARCH),arm64)
+DEBARCH := arm64
+GUEST_CC ?= $(if $(filter arm64,$(HOST_ARCH)),gcc,aarch64-linux-gnu-gcc)
+KMAKE_ARCH := ARCH=arm64 $(if $(filter arm64,$(HOST_ARCH)),,CROSS_COMPILE=aarch64-linux-gnu-)
+else
+$(error ARCH must be x86_64 or arm64)
+endif
+
+KABI := $(if $(filter 6.12,$(KVER)),$(PVA_K612),$(PVA_K61))
+ifeq ($(DEBARCH),$(subst x86_64,amd64,$(HOST_ARCH)))
+KDIR ?= /usr/src/linux-headers-$(KABI)-$(DEBARCH)
+else
+KDIR ?= $(PVA_CACHE)/kernel-$(KABI)-$(DEBARCH)/usr/src/linux-headers-$(KABI)-$(DEBARCH)
+endif
+
+B := build
+KBUILD_OUT := $(B)/kmod/$(ARCH)-$(KVER)
+GUEST_OUT := $(B)/guest/$(ARCH)
+HOST_OUT := $(B)/host
+
+CC ?= gcc
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iprotocol
+HOST_CFLAGS := $(CFLAGS_COMMON) $(shell pkg-config --cflags json-c 2>/dev/null)
+HOST_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+GUEST_CFLAGS := $(CFLAGS_COMMON) -Ikernel/linux/include -static
+
+HOST_COMMON := log loop fdpass size config
+PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
+	keeper worker device ctl control echo main))
+PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl))
+HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
+
+GUEST_PROGS := $(GUEST_OUT)/pva-test
+
+.PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
+	setup clean checkpatch sparse unit
+
+all: host guest modules
+
+host: $(HOST_OUT)/pva-host $(HOST_OUT)/pva-hostctl
+
+$(HOST_OUT)/%.o: host/%.c $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(HOST_OUT)/pva-host: $(PVA_HOST_OBJS)
+	$(CC) -o $@ $^ $(HOST_LIBS)
+
+$(HOST_OUT)/pva-hostctl: $(PVA_HOSTCTL_OBJS)
+	$(CC) -o $@ $^ $(HOST_LIBS)
+
+guest: $(GUEST_PROGS)
+
+$(GUEST_OUT)/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(wildcard protocol/*.h) kernel/linux/include/uapi/pva.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) -o $@ $< -lm
+
+# Kbuild writes its objects next to the sources, so each ARCH/KVER gets its
+# own copy of the module sources.
+KSRC := Kbuild $(shell find kernel/linux protocol -name '*.[ch]' -o -name Kbuild)
+
+modules: $(KBUILD_OUT)/.stamp
+	$(MAKE) -C $(KDIR) M=$(abspath $(KBUILD_OUT)) $(KMAKE_ARCH) W=1 $(if $(C),C=$(C)) modules
+	@mkdir -p $(B)/modules/$(ARCH)-$(KVER)
+	cp $$(find $(KBUILD_OUT) -name '*.ko') $(B)/modules/$(ARCH)-$(KVER)/
+
+$(KBUILD_OUT)/.stamp: $(KSRC)
+	@test -d $(KDIR) || { echo "No kernel headers at $(KDIR): run 'make setup' or pass KDIR=" >&2; exit 1; }
+	rm -rf $(KBUILD_OUT)
+	mkdir -p $(KBUILD_OUT)
+	tar cf - $(KSRC) | tar xf - -C $(KBUILD_OUT)
+	touch $@
+
+# Every supported kernel and architecture, with sparse.
+modules-all:
+	$(MAKE) modules ARCH=x86_64 KVER=6.1 C=1
+	$(MAKE) modules ARCH=x86_64 KVER=6.12 C=1
+	$(MAKE) modules ARCH=arm64 KVER=6.1 C=1
+	$(MAKE) modules ARCH=arm64 KVER=6.12 C=1
+
+checkpatch:
+	tests/checkpatch.sh
+
+setup:
+	scripts/setup.sh
+
+check: setup
+	tests/run-all.sh
+
+vm-test: host guest modules
+	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER)
+
+demo: setup
+	$(MAKE) host guest modules
+	scripts/demo.sh
+
+bench: host
+	$(MAKE) guest modules ARCH=$(HOST_ARCH)
+	bench/run.sh
+
+fuzz:
+	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
+
+clean:
+	rm -rf $(B)

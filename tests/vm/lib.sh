@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: MIT
+# Helpers for guest test suites (busybox sh). See vmtest.py.
+
+# Ask the harness to act on the host; returns its exit code.
+# The console is used directly: a test's own output goes to a log file.
+hostcmd() {
+	echo "PVA-HOST: $*" > /dev/console
+	read -r _answer < /dev/console
+	_rc=${_answer##*PVA-HOST-DONE }
+	case "$_rc" in
+	''|*[!0-9]*) return 99 ;;
+	esac
+	return "$_rc"
+}
+
+# t_run NAME FUNCTION: run one test and report it. Output is kept in
+# /tmp/NAME.log and shown on failure.
+t_run() {
+	_name=$1
+	shift
+	echo "== $_name"
+	if ( set -e; "$@" ) > "/tmp/$_name.log" 2>&1; then
+		cat "/tmp/$_name.log"
+		echo "PVA-RESULT: $_name PASS"
+	else
+		_rc=$?
+		cat "/tmp/$_name.log"
+		if [ "$_rc" = 77 ]; then
+			echo "PVA-RESULT: $_name SKIP"
+		else
+			echo "PVA-RESULT: $_name FAIL $(grep -v '^PVA-HOST' "/tmp/$_name.log" | tail -n 1)"
+		fi
+	fi
+}
+
+die() {
+	echo "$*"
+	exit 1
+}
+
+# The pva PCI device's sysfs directory (bound to pva_core), or nothing.
+pva_sysdir() {
+	for d in /sys/bus/pci/drivers/pva_core/0000:*; do
+		[ -d "$d" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# wait_state STATE [SECONDS]
+wait_state() {
+	_i=0
+	_max=$((${2:-15} * 10))
+	while [ $_i -lt $_max ]; do
+		_d=$(pva_sysdir) && [ "$(cat "$_d/state")" = "$1" ] && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_d=$(pva_sysdir) && echo "state is $(cat "$_d/state"), expected $1"
+	return 1
+}
+
+# expect_attr NAME VALUE
+expect_attr() {
+	_v=$(cat "$(pva_sysdir)/$1")
+	[ "$_v" = "$2" ] || die "$1 is '$_v', expected '$2'"
+}
+
+# dmesg_since MARK PATTERN: the kernel logged PATTERN after MARK
+dmesg_mark() {
+	echo "pva-test-mark $1" > /dev/kmsg
+}
+dmesg_since() {
+	dmesg | sed -n "/pva-test-mark $1/,\$p" | grep -q "$2" ||
+		die "no '$2' in the kernel log after mark $1"
+}
+
+load() {
+	insmod /modules/pva_core.ko "$@" || die "insmod pva_core $* failed"
+	wait_state running
+}
+
+unload() {
+	rmmod pva_core || die "rmmod pva_core failed"
+}

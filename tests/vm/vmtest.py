@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Boot a test guest under QEMU (TCG) with pva-host serving the pva device,
+run a guest test suite, answer its host-side requests, and judge the result.
+
+The guest is the Debian kernel with a busybox initramfs holding pva's
+modules and guest test programs. The suite (a shell script) reports
+"PVA-RESULT: <name> PASS|FAIL|SKIP" lines and asks for host-side actions
+with "PVA-HOST: <command>", answered with "PVA-HOST-DONE <rc>" on the
+console. The run fails on any failed test, a missing result, a timeout, a
+kernel warning/oops in the guest log, or a pva-host crash.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CACHE = os.environ.get("PVA_CACHE", "/var/cache/pva")
+
+# Lines in the guest's kernel log that fail a run.
+BAD_KERNEL = re.compile(
+    r"(WARNING:|BUG:|Oops|general protection fault|Call trace:|Call Trace:|"
+    r"KASAN|UBSAN|kmemleak|possible circular locking|INFO: task .* blocked|"
+    r"refcount_t:|list_add corruption|list_del corruption|"
+    r"Unable to handle kernel|Kernel panic|stack-protector|"
+    r"scheduling while atomic|sleeping function called from invalid context)")
+
+
+def kernels():
+    ks = {}
+    with open(os.path.join(CACHE, "kernels.mk")) as f:
+        for line in f:
+            m = re.match(r"PVA_K(\d+) := (\S+)", line)
+            if m:
+                ks[{"61": "6.1", "612": "6.12"}[m.group(1)]] = m.group(2)
+    return ks
+
+
+class Host:
+    """pva-host running in a private directory."""
+
+    def __init__(self, binary, hostctl, rundir, log, extra=()):
+        self.binary, self.hostctl, self.rundir = binary, hostctl, rundir
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [binary, "-d", rundir, "-v", *extra],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.kills = 0
+        deadline = time.time() + 10
+        while not os.path.exists(os.path.join(rundir, "qemu.sock")):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("pva-host did not start")
+            time.sleep(0.05)
+
+    def ctl(self, *args, timeout=600):
+        return subprocess.run([self.hostctl, "-d", self.rundir, *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def status(self):
+        r = self.ctl("--json", "status", timeout=10)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def worker_pid(self):
+        st = self.status()
+        return st["host"]["worker_pid"] if st else None
+
+    def wait_new_worker(self, old, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                pid = self.worker_pid()
+            except (subprocess.TimeoutExpired, ValueError):
+                pid = None
+            if pid and pid != old:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        return self.proc.returncode
+
+
+def json_path(obj, path):
+    """a.b.c with services[name] selecting a service by name."""
+    for part in path.split("."):
+        m = re.match(r"(\w+)\[([\w-]+)\]$", part)
+        if m:
+            obj = next(s for s in obj[m.group(1)] if s["name"] == m.group(2))
+        else:
+            obj = obj[part]
+    return obj
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.arch = args.arch
+        ks = kernels()
+        self.kabi = ks[args.kver]
+        self.out = os.path.join(ROOT, "build", "vm-test",
+                                f"{self.arch}-{args.kver}")
+        shutil.rmtree(self.out, ignore_errors=True)
+        os.makedirs(self.out)
+        self.tmp = tempfile.mkdtemp(prefix="pva-vm-")
+        self.results = {}
+        self.expected = []
+        self.log_lines = []
+        self.failures = []
+
+    # ---- the guest image ----
+
+    def build_initramfs(self):
+        stage = os.path.join(self.tmp, "root")
+        for d in ("bin", "dev", "proc", "sys", "tmp", "tests", "modules"):
+            os.makedirs(os.path.join(stage, d))
+        debarch = "amd64" if self.arch == "x86_64" else "arm64"
+        shutil.copy(os.path.join(CACHE, f"busybox-{debarch}"),
+                    os.path.join(stage, "bin", "busybox"))
+        mods = os.path.join(ROOT, "build", "modules",
+                            f"{self.arch}-{self.args.kver}")
+        for ko in os.listdir(mods):
+            shutil.copy(os.path.join(mods, ko), os.path.join(stage, "modules"))
+        gdir = os.path.join(ROOT, "build", "guest", self.arch)
+        for prog in os.listdir(gdir):
+            shutil.copy(os.path.join(gdir, prog), os.path.join(stage, "bin"))
+        for f in ("lib.sh", self.args.suite):
+            shutil.copy(os.path.join(ROOT, "tests", "vm", f),
+                        os.path.join(stage, "tests"))
+        suite = os.path.basename(self.args.suite)
+        with open(os.path.join(stage, "init"), "w") as f:
+            f.write(f"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo PVA-BOOTED
+cd /tests
+PVA_ARCH={self.arch} sh /tests/{suite}
+echo PVA-DMESG-BEGIN
+dmesg
+echo PVA-DMESG-END
+echo PVA-DONE
+poweroff -f
+""")
+        os.chmod(os.path.join(stage, "init"), 0o755)
+        # the suite declares its tests up front so missing ones are failures
+        with open(os.path.join(ROOT, "tests", "vm", self.args.suite)) as f:
+            for line in f:
+                m = re.match(r"\s*t_run\s+([\w-]+)", line)
+                if m:
+                    self.expected.append(m.group(1))
+        initrd = os.path.join(self.tmp, "initrd.cpio")
+        files = subprocess.run(["find", "."], cwd=stage, capture_output=True,
+                               text=True, check=True).stdout
+        with open(initrd, "wb") as out:
+            subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"],
+                           cwd=stage, input=files.encode(), stdout=out,
+                           check=True)
+        return initrd
+
+    def qemu_cmd(self, initrd, sock):
+        debarch = "amd64" if self.arch == "x86_64" else "arm64"
+        kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
+        kernel = os.path.join(kroot, "boot", f"vmlinuz-{self.kabi}-{debarch}")
+        append = "loglevel=4 panic=-1 oops=panic " + self.args.append
+        if self.arch == "x86_64":
+            cmd = ["qemu-system-x86_64", "-M", "q35", "-cpu", "max"]
+            append = "console=ttyS0 " + append
+        else:
+            cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57"]
+            append = "console=ttyAMA0 " + append
+        cmd += ["-accel", "tcg", "-m", str(self.args.mem), "-smp",
+                str(self.args.smp), "-nodefaults", "-display", "none",
+                "-no-reboot", "-serial", "stdio", "-kernel", kernel,
+                "-initrd", initrd, "-append", append,
+                "-chardev", f"socket,path={sock},id=pva",
+                "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
+        return cmd + self.args.qemu_extra
+
+    # ---- host-side actions the guest asks for ----
+
+    def host_action(self, cmd):
+        words = cmd.split()
+        try:
+            if words[0] == "hostctl":
+                r = self.host.ctl(*words[1:])
+                self.note(f"hostctl {' '.join(words[1:])} -> {r.returncode}\n"
+                          f"{r.stdout}{r.stderr}")
+                return r.returncode
+            if words[0] in ("kill-worker", "restart-worker"):
+                old = self.host.worker_pid()
+                if not old:
+                    return 1
+                if words[0] == "kill-worker":
+                    os.kill(old, signal.SIGKILL)
+                    self.host.kills += 1
+                else:
+                    self.host.ctl("restart")
+                return 0 if self.host.wait_new_worker(old) else 1
+            if words[0] == "status-field":
+                st = self.host.status()
+                val = json_path(st, words[1])
+                self.note(f"status {words[1]} = {val!r}")
+                want = " ".join(words[2:])
+                return 0 if str(val).lower() == want.lower() else 1
+            if words[0] == "status-min":
+                val = json_path(self.host.status(), words[1])
+                self.note(f"status {words[1]} = {val!r}, want >= {words[2]}")
+                return 0 if int(val) >= int(words[2]) else 1
+            if words[0] == "host-log":
+                # does the host log contain a pattern (since the start)?
+                with open(os.path.join(self.out, "pva-host.log")) as f:
+                    return 0 if re.search(" ".join(words[1:]), f.read()) else 1
+        except Exception as e:  # a failed action is a failed test, not a crash
+            self.note(f"host action '{cmd}' failed: {e!r}")
+            return 1
+        self.note(f"unknown host action '{cmd}'")
+        return 2
+
+    def note(self, text):
+        with open(os.path.join(self.out, "harness.log"), "a") as f:
+            f.write(text.rstrip() + "\n")
+
+    # ---- the run ----
+
+    def run(self):
+        initrd = self.build_initramfs()
+        rundir = os.path.join(self.tmp, "run")
+        os.makedirs(rundir)
+        self.host = Host(self.args.host, self.args.hostctl, rundir,
+                         os.path.join(self.out, "pva-host.log"),
+                         self.args.host_args)
+        console = open(os.path.join(self.out, "console.log"), "w")
+        cmd = self.qemu_cmd(initrd, os.path.join(rundir, "qemu.sock"))
+        self.note("qemu: " + " ".join(cmd))
+        qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, bufsize=0)
+        timer = threading.Timer(self.args.timeout, qemu.kill)
+        timer.start()
+        dmesg, in_dmesg, done, booted = [], False, False, False
+        start = time.time()
+        buf = b""
+        try:
+            while True:
+                chunk = qemu.stdout.read1(4096) if hasattr(qemu.stdout, "read1") \
+                    else os.read(qemu.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    console.write(line + "\n")
+                    console.flush()
+                    if "PVA-BOOTED" in line:
+                        booted = True
+                        self.note(f"booted after {time.time() - start:.1f} s")
+                    if "PVA-DMESG-BEGIN" in line:
+                        in_dmesg = True
+                        continue
+                    if "PVA-DMESG-END" in line:
+                        in_dmesg = False
+                    if in_dmesg:
+                        dmesg.append(line)
+                        continue
+                    if "PVA-DONE" in line:
+                        done = True
+                    m = re.search(r"PVA-RESULT: ([\w-]+) (PASS|FAIL|SKIP)(.*)", line)
+                    if m:
+                        self.results[m.group(1)] = (m.group(2), m.group(3).strip())
+                        print(f"  {self.arch}: {m.group(2):4} {m.group(1)} {m.group(3).strip()}",
+                              flush=True)
+                    m = re.search(r"PVA-HOST: (.*)", line)
+                    if m and not line.lstrip().startswith("echo"):
+                        rc = self.host_action(m.group(1).strip())
+                        qemu.stdin.write(f"PVA-HOST-DONE {rc}\n".encode())
+                        qemu.stdin.flush()
+        finally:
+            timed_out = not timer.is_alive() and not done
+            timer.cancel()
+            try:
+                qemu.wait(30)
+            except subprocess.TimeoutExpired:
+                qemu.kill()
+            console.close()
+            host_rc = self.host.stop()
+
+        if not booted:
+            self.failures.append("the guest did not boot")
+        if timed_out:
+            self.failures.append(f"timed out after {self.args.timeout} s")
+        if not done:
+            self.failures.append("the guest did not finish the suite")
+        for name in self.expected:
+            if name not in self.results:
+                self.failures.append(f"{name}: no result")
+        for name, (res, why) in self.results.items():
+            if res == "FAIL":
+                self.failures.append(f"{name}: {why}")
+        bad = [l for l in dmesg if BAD_KERNEL.search(l)]
+        if bad:
+            self.failures.append("guest kernel log has errors:\n    " +
+                                 "\n    ".join(bad[:20]))
+        with open(os.path.join(self.out, "dmesg.log"), "w") as f:
+            f.write("\n".join(dmesg) + "\n")
+        with open(os.path.join(self.out, "pva-host.log")) as f:
+            hostlog = f.read()
+        crashes = re.findall(r"worker killed by signal (\d+)", hostlog)
+        unexpected = [s for s in crashes if s != "9"]
+        if unexpected or len(crashes) > self.host.kills:
+            self.failures.append(f"pva-host worker crashed (signals {crashes}, "
+                                 f"{self.host.kills} kills by the harness)")
+        if "ERROR: AddressSanitizer" in hostlog or "runtime error:" in hostlog:
+            self.failures.append("pva-host sanitizer report (see pva-host.log)")
+        if host_rc not in (0, None):
+            self.failures.append(f"pva-host exited with status {host_rc}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        passed = sum(1 for r, _ in self.results.values() if r == "PASS")
+        failed = sum(1 for r, _ in self.results.values() if r == "FAIL")
+        skipped = sum(1 for r, _ in self.results.values() if r == "SKIP")
+        for f in self.failures:
+            print(f"  {self.arch}: FAIL {f}")
+        print(f"vm-test {self.arch} {self.args.kver}: {passed} passed, "
+              f"{failed} failed, {skipped} skipped, "
+              f"{len(self.failures)} problems, {time.time() - start:.0f} s "
+              f"(logs in {os.path.relpath(self.out, ROOT)})")
+        return 0 if not self.failures else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    p.add_argument("--kver", default="6.1", choices=["6.1", "6.12"])
+    p.add_argument("--suite", default="spine.sh")
+    p.add_argument("--host", default=os.path.join(ROOT, "build", "host-asan", "pva-host"))
+    p.add_argument("--hostctl", default=os.path.join(ROOT, "build", "host", "pva-hostctl"))
+    p.add_argument("--host-args", nargs="*", default=[])
+    p.add_argument("--mem", type=int, default=512)
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--vectors", type=int, default=8)
+    p.add_argument("--timeout", type=int, default=900)
+    p.add_argument("--append", default="")
+    p.add_argument("--qemu-extra", nargs="*", default=[])
+    args = p.parse_args()
+    if not os.path.exists(args.host):
+        args.host = os.path.join(ROOT, "build", "host", "pva-host")
+    return Run(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
