@@ -442,18 +442,18 @@ static void check_guest(struct device *dev)
 {
 	struct pva_guest_area *g = &dev->hdr->guest;
 	uint32_t req = pva_le32(pva_load_acquire(&g->req_seq));
-	uint32_t status = pva_le32(*(volatile __le32 *)&g->status);
+	uint32_t status = pva_le32(pva_load_once(&g->status));
 
 	if (req != dev->last_req_seq) {
 		dev->last_req_seq = req;
 		negotiate(dev, req);
 		/* the status that came with this request */
-		status = pva_le32(*(volatile __le32 *)&g->status);
+		status = pva_le32(pva_load_once(&g->status));
 	}
 	if (status == dev->guest_status)
 		return;
 	dev->guest_status = status;
-	dev->guest_error = pva_le32(*(volatile __le32 *)&g->error);
+	dev->guest_error = pva_le32(pva_load_once(&g->error));
 	if (status == PVA_GUEST_FAILED) {
 		log_warn("guest driver failed: %s",
 			 guest_error_name(dev->guest_error));

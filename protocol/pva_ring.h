@@ -184,7 +184,7 @@ static inline int pva_ring_prod_commit(struct pva_ring *r, __u32 rec)
 	 * see the consumer's new data_event or it sees our prod.
 	 */
 	pva_full_barrier();
-	return pva_need_event(pva_le32(*(volatile __le32 *)&r->ctrl->data_event),
+	return pva_need_event(pva_le32(pva_load_once(&r->ctrl->data_event)),
 			      r->local, old);
 }
 
@@ -260,7 +260,7 @@ static inline int pva_ring_cons_commit(struct pva_ring *r, __u32 rec)
 	 * pva_ring_prod_arm().
 	 */
 	pva_full_barrier();
-	return pva_need_event(pva_le32(*(volatile __le32 *)&r->ctrl->space_event),
+	return pva_need_event(pva_le32(pva_load_once(&r->ctrl->space_event)),
 			      r->local, old);
 }
 
@@ -277,6 +277,13 @@ static inline int pva_ring_cons_arm(struct pva_ring *r)
 	if (pva_le32(pva_load_acquire(&r->ctrl->prod)) != r->local)
 		return PVA_RING_OK;
 	return PVA_RING_AGAIN;
+}
+
+/* Has the producer published anything we have not consumed? */
+static inline int pva_ring_cons_pending(const struct pva_ring *r)
+{
+	/* Acquire: pairs with the producer's release of prod. */
+	return pva_le32(pva_load_acquire(&r->ctrl->prod)) != r->local;
 }
 
 /* Header checks every receiver applies besides pva_ring_cons_peek(). */

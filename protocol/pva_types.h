@@ -20,10 +20,17 @@
 #define pva_cpu32(x)	cpu_to_le32(x)
 #define pva_cpu64(x)	cpu_to_le64(x)
 
-/* Ordering against the other side of the shared memory (host or guest). */
+/*
+ * Ordering against the other side of the shared memory (host or guest);
+ * PROTOCOL.md section 4.3 says which access pairs with which.
+ */
 #define pva_load_acquire(p)	 virt_load_acquire(p)
+/* release: earlier accesses are visible before the store */
 #define pva_store_release(p, v) virt_store_release(p, v)
+/* full: stores before it are ordered before loads after it */
 #define pva_full_barrier()	 virt_mb()
+/* a single untorn load of a value the other side writes */
+#define pva_load_once(p)	 READ_ONCE(*(p))
 
 #else /* userspace: Linux or mingw-w64 */
 #include <stdint.h>
@@ -56,8 +63,12 @@ typedef uint64_t __le64;
 #endif
 
 #define pva_load_acquire(p)	 __atomic_load_n(p, __ATOMIC_ACQUIRE)
+/* release: earlier accesses are visible before the store */
 #define pva_store_release(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
+/* full: stores before it are ordered before loads after it */
 #define pva_full_barrier()	 __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* a single untorn load of a value the other side writes */
+#define pva_load_once(p)	 __atomic_load_n(p, __ATOMIC_RELAXED)
 #endif
 
 #define PVA_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)

@@ -272,7 +272,7 @@ static __poll_t pva_poll(struct file *file, poll_table *wait)
 	/* Arm the event indexes so the host signals what we wait for. */
 	mutex_lock(&svc->rx_lock);
 	if (!READ_ONCE(svc->dead) &&
-	    (le32_to_cpu(virt_load_acquire(&svc->rx.ctrl->prod)) != svc->rx.local ||
+	    (pva_ring_cons_pending(&svc->rx) ||
 	     pva_ring_cons_arm(&svc->rx) == PVA_RING_OK))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	mutex_unlock(&svc->rx_lock);

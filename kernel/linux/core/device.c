@@ -42,7 +42,7 @@ static void pva_dev_fail(struct pva_dev *dev, u32 reason)
 	struct pva_guest_area *g = &dev->hdr->guest;
 
 	g->error = cpu_to_le32(reason);
-	virt_store_release(&g->status, cpu_to_le32(PVA_GUEST_FAILED));
+	pva_shm_store(&g->status, PVA_GUEST_FAILED);
 	pva_doorbell(dev, PVA_CONFIG_VECTOR);
 	dev->fail_reason = reason;
 	dev->failed_at = jiffies;
@@ -240,18 +240,18 @@ static int pva_negotiate(struct pva_dev *dev)
 	long left;
 
 	/* Failures are final for this generation: remember which it was. */
-	gen = le32_to_cpu(virt_load_acquire(&h->generation));
+	gen = pva_shm_load(&h->generation);
 	WRITE_ONCE(dev->generation, gen);
 	if (!pva_header_valid(dev))
 		return PVA_GERR_LAYOUT;
 	if (!wait_event_timeout(dev->cfg_wq,
-				le32_to_cpu(virt_load_acquire(&h->host_status)) ==
+				pva_shm_load(&h->host_status) ==
 				PVA_HOST_READY || READ_ONCE(dev->removing),
 				PVA_NEGOTIATE_TIMEOUT))
 		return PVA_GERR_TIMEOUT;
 	if (READ_ONCE(dev->removing))
 		return -ENODEV;
-	if (le32_to_cpu(virt_load_acquire(&h->generation)) != gen)
+	if (pva_shm_load(&h->generation) != gen)
 		return -EAGAIN;
 	hmin = le16_to_cpu(READ_ONCE(h->major_min));
 	hmax = le16_to_cpu(READ_ONCE(h->major_max));
@@ -270,17 +270,17 @@ static int pva_negotiate(struct pva_dev *dev)
 	g->error = 0;
 	g->features = cpu_to_le64(features);
 	seq = le32_to_cpu(READ_ONCE(g->req_seq)) + 1;
-	virt_store_release(&g->req_seq, cpu_to_le32(seq));
+	pva_shm_store(&g->req_seq, seq);
 	pva_doorbell(dev, PVA_CONFIG_VECTOR);
 
 	left = wait_event_timeout(dev->cfg_wq,
-				  le32_to_cpu(virt_load_acquire(&h->ack_seq)) == seq ||
+				  pva_shm_load(&h->ack_seq) == seq ||
 				  le32_to_cpu(READ_ONCE(h->generation)) != gen ||
 				  READ_ONCE(dev->removing),
 				  PVA_NEGOTIATE_TIMEOUT);
 	if (READ_ONCE(dev->removing))
 		return -ENODEV;
-	if (le32_to_cpu(virt_load_acquire(&h->generation)) != gen)
+	if (pva_shm_load(&h->generation) != gen)
 		return -EAGAIN;
 	if (!left) {
 		dev_err(&dev->pdev->dev, "the host did not answer the negotiation request\n");
@@ -326,7 +326,7 @@ static void pva_bring_up(struct pva_dev *dev)
 		if (!ret && pva_read_table(dev))
 			ret = PVA_GERR_LAYOUT;
 		/* the table is valid only for the generation we negotiated */
-		if (!ret && le32_to_cpu(virt_load_acquire(&dev->hdr->host.generation)) !=
+		if (!ret && pva_shm_load(&dev->hdr->host.generation) !=
 		    dev->generation) {
 			pva_teardown(dev);
 			ret = -EAGAIN;
@@ -342,7 +342,7 @@ static void pva_bring_up(struct pva_dev *dev)
 		pva_dev_fail(dev, ret);
 		return;
 	}
-	virt_store_release(&g->status, cpu_to_le32(PVA_GUEST_RUNNING));
+	pva_shm_store(&g->status, PVA_GUEST_RUNNING);
 	pva_doorbell(dev, PVA_CONFIG_VECTOR);
 	dev->resets++;
 	atomic_set(&dev->ring_error, 0);
@@ -392,7 +392,7 @@ void pva_ring_error(struct pva_svc *svc, const char *what)
 	if (atomic_xchg(&dev->ring_error, 1))
 		return;
 	/* A restarted host rewrites the rings before we notice: not an error. */
-	if (le32_to_cpu(virt_load_acquire(&dev->hdr->host.generation)) !=
+	if (pva_shm_load(&dev->hdr->host.generation) !=
 	    READ_ONCE(dev->generation)) {
 		dev_info(&dev->pdev->dev, "host restarted; renegotiating\n");
 		queue_work(dev->wq, &dev->reset_work);
@@ -416,7 +416,7 @@ void pva_dev_check_config(struct pva_dev *dev)
 	wake_up_all(&dev->cfg_wq);
 	if (READ_ONCE(dev->removing) || state == PVA_STATE_NEGOTIATING)
 		return;
-	gen = le32_to_cpu(virt_load_acquire(&h->generation));
+	gen = pva_shm_load(&h->generation);
 	if (gen != READ_ONCE(dev->generation) ||
 	    (state == PVA_STATE_FAILED &&
 	     READ_ONCE(dev->fail_reason) == PVA_GERR_TIMEOUT &&
@@ -478,6 +478,6 @@ void pva_dev_stop(struct pva_dev *dev)
 	mutex_unlock(&dev->lock);
 	mutex_unlock(&dev->aux_lock);
 	/* Tell the host we are gone: it drops our state. */
-	virt_store_release(&g->status, cpu_to_le32(PVA_GUEST_RESET));
+	pva_shm_store(&g->status, PVA_GUEST_RESET);
 	pva_doorbell(dev, PVA_CONFIG_VECTOR);
 }

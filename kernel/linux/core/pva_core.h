@@ -174,6 +174,23 @@ struct pva_dev {
 	u64 resets;
 };
 
+/*
+ * Header fields shared with the host. Acquire on load: what the host wrote
+ * before its release of this field is visible after it. Release on store:
+ * what we wrote before is visible to the host once it sees the new value.
+ */
+static inline u32 pva_shm_load(const __le32 *p)
+{
+	/* acquire; pairs with the host's pva_store_release() */
+	return le32_to_cpu(virt_load_acquire(p));
+}
+
+static inline void pva_shm_store(__le32 *p, u32 v)
+{
+	/* release; pairs with the host's pva_load_acquire() */
+	virt_store_release(p, cpu_to_le32(v));
+}
+
 /* pci.c */
 void pva_doorbell(struct pva_dev *dev, u16 vector);
 void pva_dev_put(struct pva_dev *dev);

@@ -168,8 +168,7 @@ int pva_svc_rx_begin(struct pva_svc *svc, struct pva_msg_hdr *hdr, bool wait)
 			break;
 		}
 		ret = wait_event_interruptible(svc->wq, READ_ONCE(svc->dead) ||
-					       le32_to_cpu(virt_load_acquire(&svc->rx.ctrl->prod)) !=
-					       svc->rx.local);
+					       pva_ring_cons_pending(&svc->rx));
 		if (ret)
 			break;
 	}

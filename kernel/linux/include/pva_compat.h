@@ -7,17 +7,18 @@
 #define PVA_COMPAT_H
 
 #include <linux/module.h>
-#include <linux/version.h>
 
-/* pva_core's exports live in the PVA symbol namespace. 6.13 made the
- * namespace argument a string literal.
+/*
+ * pva_core's exports live in the PVA symbol namespace. Kernels before 6.13
+ * take the namespace as an identifier, later ones as a string; Kbuild
+ * defines PVA_NS_IDENTIFIER by looking at the kernel's module.h.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
-#define PVA_EXPORT_SYMBOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, "PVA")
-#define PVA_IMPORT_NS()		MODULE_IMPORT_NS("PVA")
-#else
+#ifdef PVA_NS_IDENTIFIER
 #define PVA_EXPORT_SYMBOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, PVA)
 #define PVA_IMPORT_NS()		MODULE_IMPORT_NS(PVA)
+#else
+#define PVA_EXPORT_SYMBOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, "PVA")
+#define PVA_IMPORT_NS()		MODULE_IMPORT_NS("PVA")
 #endif
 
 #endif /* PVA_COMPAT_H */
