@@ -58,8 +58,16 @@ HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
 
 GUEST_PROGS := $(GUEST_OUT)/pva-test
 
+# Sanitizer builds: pva-host for the VM tests, unit tests, fuzzers (clang).
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_OUT := $(B)/host-asan
+PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo))
+
 .PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
-	setup clean checkpatch sparse unit
+	setup clean checkpatch unit fuzzers host-asan
 
 all: host guest modules
 
@@ -74,6 +82,34 @@ $(HOST_OUT)/pva-host: $(PVA_HOST_OBJS)
 
 $(HOST_OUT)/pva-hostctl: $(PVA_HOSTCTL_OBJS)
 	$(CC) -o $@ $^ $(HOST_LIBS)
+
+$(ASAN_OUT)/%.o: host/%.c $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_OUT)/pva-host: $(PVA_HOST_ASAN_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOST_LIBS)
+
+host-asan: $(ASAN_OUT)/pva-host
+
+# Unit tests: cmocka, under ASan and UBSan, with the host's objects.
+$(B)/unit/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/main.o,$(PVA_HOST_ASAN_OBJS)) $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -Ihost $(SAN_FLAGS) -o $@ $< $(filter-out $(ASAN_OUT)/main.o,$(PVA_HOST_ASAN_OBJS)) $(HOST_LIBS) -lcmocka -lpthread
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+# libFuzzer fuzzers of everything the host parses from the guest.
+$(B)/fuzz/obj/%.o: host/%.c $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	clang $(filter-out -Werror,$(HOST_CFLAGS)) -Werror -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -c $< -o $@
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_HOST_OBJS)
+	@mkdir -p $(@D)
+	clang $(HOST_CFLAGS) -Ihost -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(HOST_LIBS)
+
+fuzzers: $(FUZZERS)
 
 guest: $(GUEST_PROGS)
 
@@ -113,7 +149,7 @@ setup:
 check: setup
 	tests/run-all.sh
 
-vm-test: host guest modules
+vm-test: host host-asan guest modules
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER)
 
 demo: setup
@@ -124,7 +160,7 @@ bench: host
 	$(MAKE) guest modules ARCH=$(HOST_ARCH)
 	bench/run.sh
 
-fuzz:
+fuzz: fuzzers
 	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
 
 clean:

@@ -223,3 +223,11 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		return -1;
 	return 0;
 }
+
+void config_free(struct host_config *cfg)
+{
+	free(cfg->socket_path);
+	free(cfg->ctl_path);
+	free(cfg->exe);
+	cfg->socket_path = cfg->ctl_path = cfg->exe = NULL;
+}

@@ -29,5 +29,6 @@ struct host_config {
 
 /* Parse; on error print a message and return -1; 1 for --help/--version. */
 int config_parse(struct host_config *cfg, int argc, char **argv);
+void config_free(struct host_config *cfg);
 
 #endif

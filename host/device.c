@@ -521,8 +521,16 @@ static void drain_service(struct device *dev, struct service *svc)
 		if (pva_ring_cons_commit(&svc->rx, rec))
 			device_notify(dev, svc->vector);
 	}
-	if (budget < 0)
-		device_notify(dev, svc->vector);	/* come back soon */
+	if (budget < 0) {
+		/* More to do: ring our own doorbell so the loop comes back
+		 * after it has served everything else.
+		 */
+		static const uint64_t one = 1;
+
+		if (write(dev->host_ev[svc->vector], &one, sizeof(one)) < 0)
+			log_warn("cannot reschedule service %s: %m",
+				 svc->ops->name);
+	}
 }
 
 static void device_scan_vector(struct device *dev, unsigned int vector)
@@ -538,6 +546,20 @@ static void device_scan_vector(struct device *dev, unsigned int vector)
 	}
 }
 
+void device_doorbell(struct device *dev, unsigned int vector)
+{
+	if (vector >= dev->nvec)
+		return;
+	dev->doorbells[vector]++;
+	if (!dev->guest_connected)
+		return;
+	if (vector == PVA_CONFIG_VECTOR)
+		check_guest(dev);
+	if (dev->negotiated)
+		device_scan_vector(dev, vector);
+	device_flush(dev);
+}
+
 static void doorbell_event(struct loop *loop, int fd, uint32_t events,
 			   void *data)
 {
@@ -549,28 +571,12 @@ static void doorbell_event(struct loop *loop, int fd, uint32_t events,
 	(void)events;
 	for (v = 0; v < dev->nvec && dev->host_ev[v] != fd; v++)
 		;
-	if (read(fd, &cnt, sizeof(cnt)) != sizeof(cnt))
-		return;
-	dev->doorbells[v]++;
-	if (!dev->guest_connected)
-		return;
-	if (v == PVA_CONFIG_VECTOR)
-		check_guest(dev);
-	if (dev->negotiated) {
-		device_scan_vector(dev, v);
-		/* in polling or single-vector mode everything is on 0 */
-	}
-	device_flush(dev);
+	if (read(fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		device_doorbell(dev, v);
 }
 
-static void tick_event(struct loop *loop, int fd, uint32_t events,
-		       void *data)
+void device_tick(struct device *dev)
 {
-	struct device *dev = data;
-
-	(void)loop;
-	(void)fd;
-	(void)events;
 	if (!dev->guest_connected)
 		return;
 	check_guest(dev);
@@ -589,6 +595,15 @@ static void tick_event(struct loop *loop, int fd, uint32_t events,
 		if (dev->svcs[i]->ops->tick)
 			dev->svcs[i]->ops->tick(dev->svcs[i]);
 	device_flush(dev);
+}
+
+static void tick_event(struct loop *loop, int fd, uint32_t events,
+		       void *data)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	device_tick(data);
 }
 
 void device_guest_up(struct device *dev, const int *guest_ev,

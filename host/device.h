@@ -51,6 +51,11 @@ void device_set_protocol(struct device *dev, unsigned int major_min,
 /* Test switch: write malformed shared memory. */
 int device_corrupt(struct device *dev, enum device_corruption what);
 
+/* The guest rang @vector (called by the event loop; tests call it too). */
+void device_doorbell(struct device *dev, unsigned int vector);
+/* Periodic work, every DEVICE_TICK_MS. */
+void device_tick(struct device *dev);
+
 bool device_negotiated(const struct device *dev);
 /* Interrupt the guest on @vector when the current event is done. */
 void device_notify(struct device *dev, uint16_t vector);

@@ -421,6 +421,12 @@ int main(int argc, char **argv)
 		print_status(ans);
 	else if (!strcmp(cmd, "ping"))
 		print_ping(ans);
+	else if (ok && !strcmp(cmd, "restart"))
+		printf("pva-host's worker is restarting; the guest renegotiates\n");
+	else if (ok && !strcmp(cmd, "reset"))
+		printf("device reset; the guest renegotiates\n");
+	else if (ok && !strcmp(cmd, "debug"))
+		printf("done\n");
 	if (!ok)
 		fprintf(stderr, "pva-hostctl: %s: %s\n", cmd, jstr(ans, "error"));
 	json_object_put(ans);

@@ -18,6 +18,7 @@ struct loop_source {
 	loop_cb cb;
 	void *data;
 	loop_cb timer_cb;	/* timers: the user's callback */
+	struct loop_source *next, **pprev;	/* live sources */
 	struct loop_source *next_dead;
 };
 
@@ -25,6 +26,7 @@ struct loop {
 	int epfd;
 	bool quit;
 	int status;
+	struct loop_source *live;	/* freed by loop_free() */
 	struct loop_source *dead;	/* freed after the current batch */
 };
 
@@ -56,6 +58,8 @@ void loop_free(struct loop *loop)
 {
 	if (!loop)
 		return;
+	while (loop->live)
+		loop_remove(loop->live);
 	loop_reap(loop);
 	close(loop->epfd);
 	free(loop);
@@ -79,6 +83,11 @@ struct loop_source *loop_add_fd(struct loop *loop, int fd, uint32_t events,
 		free(src);
 		return NULL;
 	}
+	src->next = loop->live;
+	if (loop->live)
+		loop->live->pprev = &src->next;
+	src->pprev = &loop->live;
+	loop->live = src;
 	return src;
 }
 
@@ -99,6 +108,9 @@ void loop_remove(struct loop_source *src)
 	if (src->owns_fd)
 		close(src->fd);
 	src->dead = true;
+	*src->pprev = src->next;
+	if (src->next)
+		src->next->pprev = src->pprev;
 	src->next_dead = src->loop->dead;
 	src->loop->dead = src;
 }

@@ -12,13 +12,18 @@ int main(int argc, char **argv)
 	struct host_config cfg;
 	int ret = config_parse(&cfg, argc, argv);
 
-	if (ret)
+	if (ret) {
+		config_free(&cfg);
 		return ret < 0 ? 2 : 0;
+	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (cfg.worker_fd >= 0) {
 		log_init("pva-host-worker", cfg.log_level);
-		return worker_main(&cfg);
+		ret = worker_main(&cfg);
+	} else {
+		log_init("pva-host", cfg.log_level);
+		ret = keeper_main(&cfg);
 	}
-	log_init("pva-host", cfg.log_level);
-	return keeper_main(&cfg);
+	config_free(&cfg);
+	return ret;
 }

@@ -116,6 +116,8 @@ int worker_main(struct host_config *cfg)
 	if (!w.loop || sfd < 0)
 		return 1;
 	w.dev = device_new(cfg, w.loop, fds[0], fds + 2, cfg->vectors);
+	close(fds[0]);		/* mapped now */
+	fds[0] = -1;
 	if (!w.dev)
 		goto out;
 	if (device_add_service(w.dev, &control_service_ops) < 0 ||
@@ -142,5 +144,7 @@ out:
 	device_free(w.dev);
 	loop_free(w.loop);
 	close(sfd);
+	for (int i = 1; i < nfds; i++)
+		close(fds[i]);
 	return ret < 0 ? 1 : ret;
 }

@@ -131,6 +131,8 @@ static inline void pva_ring_copy_in(struct pva_ring *r, __u32 pos,
 {
 	__u32 first = pva_ring_first_seg(r, pos, len);
 
+	if (!len)
+		return;
 	memcpy(r->data + (pos & (r->size - 1)), src, first);
 	if (len > first)
 		memcpy(r->data, (const __u8 *)src + first, len - first);
@@ -141,6 +143,8 @@ static inline void pva_ring_copy_out(const struct pva_ring *r, __u32 pos,
 {
 	__u32 first = pva_ring_first_seg(r, pos, len);
 
+	if (!len)
+		return;
 	memcpy(dst, r->data + (pos & (r->size - 1)), first);
 	if (len > first)
 		memcpy((__u8 *)dst + first, r->data, len - first);

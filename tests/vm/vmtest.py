@@ -12,6 +12,7 @@ kernel warning/oops in the guest log, or a pva-host crash.
 """
 import argparse
 import json
+import lzma
 import os
 import re
 import shutil
@@ -42,6 +43,44 @@ def kernels():
             if m:
                 ks[{"61": "6.1", "612": "6.12"}[m.group(1)]] = m.group(2)
     return ks
+
+
+def guest_modules(kroot, kdir, names):
+    """Kernel modules NAMES of the guest kernel tree and their dependencies,
+    in load order, as (name, path) pairs; built-in ones are left out."""
+    index = {}
+    for d, _, files in os.walk(os.path.join(kroot, "lib", "modules", kdir)):
+        for f in files:
+            m = re.match(r"(.+)\.ko(\.xz)?$", f)
+            if m:
+                index[m.group(1).replace("-", "_")] = os.path.join(d, f)
+    builtin = set()
+    try:
+        with open(os.path.join(kroot, "lib", "modules", kdir,
+                               "modules.builtin")) as f:
+            for line in f:
+                builtin.add(os.path.basename(line.strip())
+                            .split(".ko")[0].replace("-", "_"))
+    except FileNotFoundError:
+        pass
+    order = []
+
+    def visit(name):
+        name = name.replace("-", "_")
+        if name in builtin or name in (n for n, _ in order):
+            return
+        if name not in index:
+            raise RuntimeError(f"no kernel module {name} in {kroot}")
+        deps = subprocess.run(["modinfo", "-F", "depends", index[name]],
+                              capture_output=True, text=True,
+                              check=True).stdout.strip()
+        for dep in filter(None, deps.split(",")):
+            visit(dep)
+        order.append((name, index[name]))
+
+    for n in names:
+        visit(n)
+    return order
 
 
 class Host:
@@ -112,8 +151,8 @@ class Run:
         self.arch = args.arch
         ks = kernels()
         self.kabi = ks[args.kver]
-        self.out = os.path.join(ROOT, "build", "vm-test",
-                                f"{self.arch}-{args.kver}")
+        self.out = args.out or os.path.join(ROOT, "build", "vm-test",
+                                            f"{self.arch}-{args.kver}")
         shutil.rmtree(self.out, ignore_errors=True)
         os.makedirs(self.out)
         self.tmp = tempfile.mkdtemp(prefix="pva-vm-")
@@ -138,6 +177,23 @@ class Run:
         gdir = os.path.join(ROOT, "build", "guest", self.arch)
         for prog in os.listdir(gdir):
             shutil.copy(os.path.join(gdir, prog), os.path.join(stage, "bin"))
+        for prog in self.args.guest_prog:
+            shutil.copy(prog, os.path.join(stage, "bin"))
+        # extra modules of the guest kernel (e.g. a peer's driver), loaded
+        # before the suite runs; busybox insmod wants them uncompressed
+        load_extra = ""
+        if self.args.modules:
+            os.makedirs(os.path.join(stage, "modules", "extra"))
+            kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
+            for name, path in guest_modules(kroot, f"{self.kabi}-{debarch}",
+                                            self.args.modules):
+                dst = os.path.join(stage, "modules", "extra", name + ".ko")
+                if path.endswith(".xz"):
+                    with lzma.open(path) as i, open(dst, "wb") as o:
+                        shutil.copyfileobj(i, o)
+                else:
+                    shutil.copy(path, dst)
+                load_extra += f"insmod /modules/extra/{name}.ko\n"
         for f in ("lib.sh", self.args.suite):
             shutil.copy(os.path.join(ROOT, "tests", "vm", f),
                         os.path.join(stage, "tests"))
@@ -148,7 +204,7 @@ class Run:
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-echo PVA-BOOTED
+{load_extra}echo PVA-BOOTED
 cd /tests
 PVA_ARCH={self.arch} sh /tests/{suite}
 echo PVA-DMESG-BEGIN
@@ -190,7 +246,7 @@ poweroff -f
                 "-initrd", initrd, "-append", append,
                 "-chardev", f"socket,path={sock},id=pva",
                 "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
-        return cmd + self.args.qemu_extra
+        return cmd + self.args.qemu_extra + self.args.qemu_arg
 
     # ---- host-side actions the guest asks for ----
 
@@ -347,7 +403,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
     p.add_argument("--kver", default="6.1", choices=["6.1", "6.12"])
-    p.add_argument("--suite", default="spine.sh")
+    p.add_argument("--suite", default="spine.sh",
+                   help="the guest suite: a file in tests/vm, or a path")
     p.add_argument("--host", default=os.path.join(ROOT, "build", "host-asan", "pva-host"))
     p.add_argument("--hostctl", default=os.path.join(ROOT, "build", "host", "pva-hostctl"))
     p.add_argument("--host-args", nargs="*", default=[])
@@ -357,6 +414,16 @@ def main():
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--append", default="")
     p.add_argument("--qemu-extra", nargs="*", default=[])
+    p.add_argument("--qemu-arg", action="append", default=[],
+                   help="one more QEMU argument; repeat it, and write "
+                        "--qemu-arg=-device for ones that start with '-'")
+    p.add_argument("--modules", nargs="*", default=[],
+                   help="guest kernel modules to load (with dependencies) "
+                        "before the suite")
+    p.add_argument("--guest-prog", action="append", default=[],
+                   help="one more program for the guest's /bin; repeat it")
+    p.add_argument("--out", help="log directory (default "
+                   "build/vm-test/ARCH-KVER)")
     args = p.parse_args()
     if not os.path.exists(args.host):
         args.host = os.path.join(ROOT, "build", "host", "pva-host")

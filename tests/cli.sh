@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# pva-host and pva-hostctl on the command line, without a guest: help,
+# bad arguments get a clear message and exit 2, a missing daemon exit 3,
+# an absent guest exit 1, and the daemon's worker restart.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+host=$top/build/host/pva-host
+ctl=$top/build/host/pva-hostctl
+dir=$(mktemp -d)
+pass=0
+fail=0
+
+# expect RC PATTERN CMD...: exit status RC and PATTERN in stdout+stderr
+expect() {
+	want=$1 pat=$2
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -q -- "$pat"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $* -> $rc (want $want, /$pat/): $out"
+	fi
+}
+
+expect 0 "Usage: pva-host" "$host" --help
+expect 0 "pva-host 0" "$host" --version
+expect 2 "invalid number" "$host" --vectors abc
+expect 2 "must be 1-" "$host" --vectors 0
+expect 2 "invalid number" "$host" --vectors 99
+expect 2 "power of two" "$host" --shm-size 3M
+expect 2 "power of two" "$host" --shm-size -4M
+expect 2 "power of two" "$host" --shm-size lots
+expect 2 "unexpected argument" "$host" extra
+expect 2 "major-min" "$host" --proto-major-min 3 --proto-major-max 2
+expect 2 "Try" "$host" --no-such-option
+expect 0 "Usage: pva-hostctl" "$ctl" --help
+expect 2 "Usage" "$ctl"
+expect 2 "unknown command" "$ctl" -d "$dir" frobnicate
+expect 2 "not a number" "$ctl" -d "$dir" ping -c 0
+expect 2 "not a number" "$ctl" -d "$dir" ping -c -5
+expect 2 "not a number" "$ctl" -d "$dir" ping -s 70000
+expect 2 "not a number" "$ctl" -d "$dir" ping -w x
+expect 2 "takes no arguments" "$ctl" -d "$dir" status now
+expect 2 "usage: debug" "$ctl" -d "$dir" debug frob
+expect 3 "cannot reach pva-host" "$ctl" -d "$dir" status
+
+"$host" -d "$dir" -q 2>"$dir/host.log" &
+hpid=$!
+i=0
+while [ ! -S "$dir/ctl.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+expect 0 "guest: absent" "$ctl" -d "$dir" status
+expect 0 '"connected": false' "$ctl" -d "$dir" --json status
+expect 1 "no guest driver is connected" "$ctl" -d "$dir" ping
+expect 1 "unknown corruption" "$ctl" -d "$dir" debug corrupt nonsense
+expect 1 "no negotiated guest" "$ctl" -d "$dir" debug corrupt ring-index
+# a restarted worker is a new process; the daemon keeps answering
+old=$("$ctl" -d "$dir" --json status | sed -n 's/.*"worker_pid": \([0-9]*\).*/\1/p')
+expect 0 "worker is restarting" "$ctl" -d "$dir" restart
+sleep 1
+new=$("$ctl" -d "$dir" --json status | sed -n 's/.*"worker_pid": \([0-9]*\).*/\1/p')
+if [ -n "$new" ] && [ "$new" != "$old" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: worker not restarted ($old -> $new)"; fi
+# a worker killed by a signal is replaced too
+kill -9 "$new"
+sleep 3
+expect 0 "generation" "$ctl" -d "$dir" status
+# bad JSON on the control socket gets an error answer
+if command -v python3 >/dev/null; then
+	expect 0 "not valid JSON" python3 -c "
+import socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect('$dir/ctl.sock')
+s.sendall(b'{oops\n'); print(s.recv(4096).decode())"
+	expect 0 "must be a JSON object" python3 -c "
+import socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect('$dir/ctl.sock')
+s.sendall(b'[1,2]\n'); print(s.recv(4096).decode())"
+fi
+kill -TERM "$hpid"
+wait "$hpid"
+rc=$?
+if [ "$rc" = 0 ] && [ ! -e "$dir/ctl.sock" ]; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: SIGTERM: exit $rc, sockets left: $(ls "$dir")"; fi
+rm -rf "$dir"
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
