@@ -11,6 +11,7 @@
 #include <syslog.h>
 
 #include "pva_protocol.h"
+#include "service.h"
 #include "size.h"
 
 static void usage(FILE *f)
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 "      --proto-major-max N  highest major version offered (default %d)\n"
 "      --proto-minor N      minor version of the highest major (default %d)\n"
 "      --features MASK      transport feature bits offered (default 0x%llx)\n"
+"      --test-service TYPE  also offer a placeholder service of TYPE\n"
+"                           (balloon, sf or display) that answers ENOTSUP\n"
 "\n"
 "pva-host runs as two processes: a keeper that owns the QEMU connection,\n"
 "the shared memory and the eventfds, and a worker that it (re)starts; a\n"
@@ -79,7 +82,7 @@ static char *join(const char *dir, const char *name)
 
 enum {
 	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
-	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD,
+	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
 };
 
 int config_parse(struct host_config *cfg, int argc, char **argv)
@@ -101,6 +104,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "proto-minor", required_argument, NULL, OPT_MINOR },
 		{ "features", required_argument, NULL, OPT_FEATURES },
 		{ "worker-fd", required_argument, NULL, OPT_WORKER_FD },
+		{ "test-service", required_argument, NULL, OPT_TEST_SERVICE },
 		{ 0 },
 	};
 	const char *run_dir = PVA_DEFAULT_RUN_DIR;
@@ -198,6 +202,14 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_TEST_SERVICE:
+			if (!testsvc_find(optarg) || cfg->nr_test_services == 4) {
+				fprintf(stderr, "pva-host: --test-service: '%s' is not balloon, sf or display (at most 4)\n",
+					optarg);
+				return -1;
+			}
+			cfg->test_services[cfg->nr_test_services++] = optarg;
+			break;
 		case OPT_WORKER_FD:
 			if (parse_uint("--worker-fd", optarg, INT_MAX, &u))
 				return -1;

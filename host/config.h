@@ -21,6 +21,8 @@ struct host_config {
 	/* protocol switches, for version-skew tests */
 	unsigned int major_min, major_max, minor;
 	uint64_t features;	/* offered; defaults to all known */
+	const char *test_services[4];	/* --test-service TYPE */
+	unsigned int nr_test_services;
 	/* internal: set in the worker process */
 	int worker_fd;
 	char **argv;		/* the command line, to start a worker */

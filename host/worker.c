@@ -125,6 +125,14 @@ int worker_main(struct host_config *cfg)
 		log_err("cannot set up the services");
 		goto out;
 	}
+	for (unsigned int i = 0; i < cfg->nr_test_services; i++) {
+		if (device_add_service(w.dev,
+				       testsvc_find(cfg->test_services[i])) < 0) {
+			log_err("cannot add test service %s",
+				cfg->test_services[i]);
+			goto out;
+		}
+	}
 	device_set_worker_info(w.dev, m.restarts);
 	if (device_start(w.dev) < 0)
 		goto out;
