@@ -41,8 +41,9 @@ static void usage(FILE *f)
 "      --proto-major-max N  highest major version offered (default %d)\n"
 "      --proto-minor N      minor version of the highest major (default %d)\n"
 "      --features MASK      transport feature bits offered (default 0x%llx)\n"
-"      --test-service TYPE  also offer a placeholder service of TYPE\n"
-"                           (balloon, sf or display) that answers ENOTSUP\n"
+"      --test-service TYPE  also offer a test service: selftest (for the\n"
+"                           pva_selftest module), or a placeholder balloon,\n"
+"                           sf or display that answers ENOTSUP\n"
 "\n"
 "pva-host runs as two processes: a keeper that owns the QEMU connection,\n"
 "the shared memory and the eventfds, and a worker that it (re)starts; a\n"
@@ -204,7 +205,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		}
 		case OPT_TEST_SERVICE:
 			if (!testsvc_find(optarg) || cfg->nr_test_services == 4) {
-				fprintf(stderr, "pva-host: --test-service: '%s' is not balloon, sf or display (at most 4)\n",
+				fprintf(stderr, "pva-host: --test-service: '%s' is not selftest, balloon, sf or display (at most 4)\n",
 					optarg);
 				return -1;
 			}

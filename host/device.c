@@ -795,6 +795,7 @@ static const char *svc_type_name(uint16_t type)
 	case PVA_SVC_SF: return "shared-folders";
 	case PVA_SVC_DISPLAY: return "display";
 	case PVA_SVC_CHANNEL: return "channel";
+	case PVA_SVC_SELFTEST: return "selftest";
 	}
 	return "unknown";
 }

@@ -92,7 +92,7 @@ bool service_can_send(struct service *svc, uint32_t len);
 /* The services pva-host offers. */
 extern const struct service_ops control_service_ops;
 extern const struct service_ops echo_service_ops;
-/* Placeholder services for tests: "balloon", "sf" or "display". */
+/* Test services: "selftest", or placeholders "balloon", "sf", "display". */
 const struct service_ops *testsvc_find(const char *type);
 
 #endif

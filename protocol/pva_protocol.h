@@ -117,6 +117,7 @@ PVA_STATIC_ASSERT(sizeof(struct pva_header) == PVA_HEADER_SIZE,
 #define PVA_SVC_SF		3	/* shared folders */
 #define PVA_SVC_DISPLAY		4
 #define PVA_SVC_CHANNEL		5	/* generic channel for /dev/pva */
+#define PVA_SVC_SELFTEST	6	/* tests of the kernel client API */
 
 #define PVA_SVC_NAME_LEN	16	/* including the terminating NUL */
 
@@ -236,6 +237,14 @@ struct pva_echo_source {
 	__le32 msg_size;	/* payload per message */
 	__le32 reserved;
 };
+
+/* ---- selftest service (type PVA_SVC_SELFTEST, name "selftest") */
+
+#define PVA_SELFTEST_ECHO	1	/* request; answered with its payload */
+#define PVA_SELFTEST_KICK	2	/* request, __le32 count: answered, then
+					 * count SELFTEST_EVENT events follow
+					 */
+#define PVA_SELFTEST_EVENT	3	/* host->guest event, __le32 sequence */
 
 PVA_STATIC_ASSERT(sizeof(struct pva_echo_count) == 16, "echo count size");
 PVA_STATIC_ASSERT(sizeof(struct pva_echo_source) == 16, "echo source size");

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The spine's guest test suite: transport, negotiation, rings, resets,
 # version skew, malformed shared memory. Run by vmtest.py.
+# vmtest-host-args: --test-service selftest --test-service balloon
 . /tests/lib.sh
 
 t_load() {
@@ -16,6 +17,34 @@ t_load() {
 		die "host: wrong guest arch"
 	grep -q "^0 control 1 " "$(pva_sysdir)/services" || die "no control service"
 	grep -q "^1 echo 5 " "$(pva_sysdir)/services" || die "no echo channel"
+	grep -q " selftest 6 " "$(pva_sysdir)/services" || die "no selftest service"
+}
+
+# The API for feature drivers, through pva_selftest.ko and the host's
+# selftest service; auxiliary devices survive a host restart.
+t_selftest() {
+	insmod /modules/pva_selftest.ko || die "insmod pva_selftest failed"
+	d=$(ls -d /sys/bus/auxiliary/devices/pva_core.selftest.* | head -n 1)
+	[ -n "$d" ] && [ -e "$d/driver" ] || die "no bound selftest device"
+	ls -d /sys/bus/auxiliary/devices/pva_core.balloon.* >/dev/null ||
+		die "no balloon device for the placeholder service"
+	grep -q "ups 1 downs 0 " "$d/stats" || die "stats: $(cat "$d/stats")"
+	echo 500 > "$d/echo" || die "echo calls failed"
+	echo 3000 > "$d/kick" || die "events did not arrive"
+	grep -q "events 3000 bad_events 0" "$d/stats" || die "stats: $(cat "$d/stats")"
+	echo 1 > "$d/unknown" || die "an unknown call did not fail with EOPNOTSUPP"
+	ino=$(ls -di "$d" | cut -d ' ' -f 1)
+	hostcmd kill-worker || die "kill-worker failed"
+	i=0
+	until grep -q "ups 2 downs 1 " "$d/stats"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || die "no down/up after the restart: $(cat "$d/stats")"
+		sleep 0.1
+	done
+	[ "$(ls -di "$d" | cut -d ' ' -f 1)" = "$ino" ] || die "device re-created"
+	echo 200 > "$d/echo" || die "echo calls after the restart failed"
+	rmmod pva_core 2>/dev/null && die "pva_core unloaded under pva_selftest"
+	rmmod pva_selftest || die "rmmod pva_selftest failed"
 }
 
 t_errors() {
@@ -223,6 +252,7 @@ t_unload() {
 }
 
 t_run load t_load
+t_run selftest t_selftest
 t_run errors t_errors
 t_run ping-guest t_ping_guest
 t_run ping-guest-window t_ping_guest_window

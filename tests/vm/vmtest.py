@@ -248,6 +248,18 @@ poweroff -f
                 "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
         return cmd + self.args.qemu_extra + self.args.qemu_arg
 
+    def suite_host_args(self):
+        """A suite's '# vmtest-host-args: ...' line: pva-host options it needs."""
+        path = os.path.join(ROOT, "tests", "vm", self.args.suite)
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"#\s*vmtest-host-args:\s*(.*)", line)
+                if m:
+                    return m.group(1).split()
+        return []
+
     # ---- host-side actions the guest asks for ----
 
     def host_action(self, cmd):
@@ -300,7 +312,7 @@ poweroff -f
         os.makedirs(rundir)
         self.host = Host(self.args.host, self.args.hostctl, rundir,
                          os.path.join(self.out, "pva-host.log"),
-                         self.args.host_args)
+                         self.suite_host_args() + self.args.host_args)
         console = open(os.path.join(self.out, "console.log"), "w")
         cmd = self.qemu_cmd(initrd, os.path.join(rundir, "qemu.sock"))
         self.note("qemu: " + " ".join(cmd))

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel users of services: pva_core's own control client and one
- * auxiliary device per balloon, shared-folder or display service, which
- * pva_balloon, pva_sf and pva_drm bind to. Clients outlive generations:
+ * auxiliary device per balloon, shared-folder, display or selftest service,
+ * which pva_balloon, pva_sf, pva_drm and pva_selftest bind to. Clients outlive generations:
  * after every negotiation they are attached to the service of the same
  * name again.
  */
@@ -21,6 +21,8 @@ static const char *pva_aux_name(u16 type)
 		return "sf";
 	case PVA_SVC_DISPLAY:
 		return "display";
+	case PVA_SVC_SELFTEST:
+		return "selftest";
 	}
 	return NULL;
 }
