@@ -3,7 +3,7 @@
 # pva: paravirtual guest add-ons.
 #
 #   make                 host tools, guest programs and kernel modules
-#                        (ARCH=x86_64|arm64, KVER=6.1|6.12, or KDIR=...)
+#                        (ARCH=x86_64|arm64, KVER=6.1|6.12|newest, or KDIR=...)
 #   make check           set up the machine, build, run every test
 #   make demo            set up, build, boot a guest with pva, show it
 #   make vm-test         the VM tests for ARCH (x86_64 or arm64)
@@ -32,7 +32,10 @@ $(error ARCH must be x86_64 or arm64)
 endif
 
 KABI := $(if $(filter 6.12,$(KVER)),$(PVA_K612),$(PVA_K61))
-ifeq ($(DEBARCH),$(subst x86_64,amd64,$(HOST_ARCH)))
+ifeq ($(KVER),newest)
+# sid's newest kernel source, prepared by setup for compile checks (x86_64)
+KDIR ?= $(PVA_CACHE)/linux-newest/linux-source-$(PVA_KNEWEST)
+else ifeq ($(DEBARCH),$(subst x86_64,amd64,$(HOST_ARCH)))
 KDIR ?= /usr/src/linux-headers-$(KABI)-$(DEBARCH)
 else
 KDIR ?= $(PVA_CACHE)/kernel-$(KABI)-$(DEBARCH)/usr/src/linux-headers-$(KABI)-$(DEBARCH)

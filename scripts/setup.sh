@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=3	# bump when this script's result changes
+STAMP_VERSION=4	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -46,7 +46,8 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	clang llvm libclang-rt-14-dev sparse
 	libjson-c-dev libcmocka-dev busybox-static
 	linux-headers-$k61-amd64 linux-headers-$k612-amd64
-	linux-kbuild-6.1 linux-source-6.1"
+	linux-kbuild-6.1 linux-source-6.1
+	flex bison bc libelf-dev libssl-dev kmod"
 log "apt-get install"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
@@ -117,10 +118,54 @@ if [ ! -x "$PVA_CACHE/checkpatch/scripts/checkpatch.pl" ]; then
 		'*/scripts/const_structs.checkpatch'
 fi
 
+# The newest kernel Debian has (sid), for a compile check: its source,
+# Debian's config and the Module.symvers of its headers package, fetched
+# with a private apt state so the machine's own sources are never touched.
+newest_kernel() {
+	apt_dir=$PVA_CACHE/apt-sid
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+	uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+	[ -n "$uri" ] || uri=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri sid main" \
+		> "$apt_dir/sources.list"
+	set -- -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
+		-o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt_dir/lists" \
+		-o Dir::Cache::archives="$apt_dir/archives" -o APT::Sandbox::User=root \
+		-o APT::Architecture=amd64 -o APT::Architectures::=amd64
+	apt-get "$@" update -qq
+	src=$(apt-cache "$@" search --names-only '^linux-source-[0-9.]+$' |
+		awk '{ print $1 }' | sort -V | tail -n 1)
+	ver=${src#linux-source-}
+	hdr=$(apt-cache "$@" search --names-only "^linux-headers-$ver[.0-9]*\\+deb[0-9]+-amd64\$" |
+		awk '{ print $1 }' | sort -V | tail -n 1)
+	[ -n "$src" ] && [ -n "$hdr" ] || { log "no newest kernel found in sid"; return 1; }
+	tree=$PVA_CACHE/linux-newest/linux-source-$ver
+	if [ ! -f "$tree/.pva-done" ]; then
+		log "preparing $src for compile checks"
+		(cd "$apt_dir" && apt-get "$@" download -qq "$src" "linux-config-$ver" "$hdr")
+		rm -rf "$PVA_CACHE/linux-newest"
+		mkdir -p "$PVA_CACHE/linux-newest"
+		dpkg-deb --fsys-tarfile "$apt_dir/${src}_"*.deb |
+			tar -xO "./usr/src/$src.tar.xz" | tar -xJf - -C "$PVA_CACHE/linux-newest"
+		dpkg-deb --fsys-tarfile "$apt_dir/linux-config-${ver}_"*.deb |
+			tar -xO "./usr/src/linux-config-$ver/config.amd64_none_amd64.xz" |
+			xz -d > "$tree/.config"
+		dpkg-deb --fsys-tarfile "$apt_dir/${hdr}_"*.deb |
+			tar -xO "./usr/src/$hdr/Module.symvers" > "$tree/Module.symvers"
+		make -C "$tree" -s olddefconfig >/dev/null
+		make -C "$tree" -s -j"$(nproc)" modules_prepare >/dev/null
+		touch "$tree/.pva-done"
+	fi
+	knew=$ver
+}
+knew=
+newest_kernel || log "warning: no compile check against the newest kernel"
+
 cat > "$PVA_CACHE/kernels.mk" <<EOM
 # written by scripts/setup.sh
 PVA_K61 := $k61
 PVA_K612 := $k612
+PVA_KNEWEST := $knew
 EOM
 echo "$STAMP_VERSION" > "$stamp"
 log "done"

@@ -32,9 +32,12 @@ step() {
 	fi
 }
 
-# Kernel modules for ARCH/KVER with W=1 and sparse: any diagnostic fails.
+# Kernel modules for ARCH/KVER with W=1 and sparse (not on the newest
+# kernel: it wants a newer sparse than Debian 12 has): any diagnostic fails.
 modules() {
-	make modules ARCH="$1" KVER="$2" C=2 > "$logdir/modules-$1-$2.out" 2>&1 ||
+	sparse=C=2
+	[ "$2" = newest ] && sparse=
+	make modules ARCH="$1" KVER="$2" $sparse > "$logdir/modules-$1-$2.out" 2>&1 ||
 		{ cat "$logdir/modules-$1-$2.out"; return 1; }
 	if grep -E "warning:|error:" "$logdir/modules-$1-$2.out"; then
 		return 1
@@ -53,6 +56,7 @@ step modules-x86_64-6.1 modules x86_64 6.1
 step modules-x86_64-6.12 modules x86_64 6.12
 step modules-arm64-6.1 modules arm64 6.1
 step modules-arm64-6.12 modules arm64 6.12
+step modules-x86_64-newest modules x86_64 newest
 step checkpatch tests/checkpatch.sh
 step unit make -j2 unit
 step fuzz-smoke sh -c 'make -j2 fuzzers && tests/fuzz/run.sh ${FUZZ_SMOKE_SECONDS:-20}'
