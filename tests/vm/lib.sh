@@ -82,3 +82,10 @@ load() {
 unload() {
 	rmmod pva_core || die "rmmod pva_core failed"
 }
+
+# The kernel log, for the harness to check (before a reboot, at the end).
+dump_dmesg() {
+	echo PVA-DMESG-BEGIN
+	dmesg
+	echo PVA-DMESG-END
+}

@@ -157,6 +157,7 @@ class Run:
         os.makedirs(self.out)
         self.tmp = tempfile.mkdtemp(prefix="pva-vm-")
         self.results = {}
+        self.boots = 0
         self.expected = []
         self.log_lines = []
         self.failures = []
@@ -206,10 +207,12 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 {load_extra}echo PVA-BOOTED
 cd /tests
-PVA_ARCH={self.arch} sh /tests/{suite}
-echo PVA-DMESG-BEGIN
-dmesg
-echo PVA-DMESG-END
+. /tests/lib.sh
+hostcmd boot
+PVA_BOOT=$?
+[ "$PVA_BOOT" -gt 0 ] || {{ echo PVA-UNEXPECTED-BOOT; poweroff -f; }}
+PVA_ARCH={self.arch} PVA_BOOT=$PVA_BOOT sh /tests/{suite}
+dump_dmesg
 echo PVA-DONE
 poweroff -f
 """)
@@ -233,7 +236,10 @@ poweroff -f
         debarch = "amd64" if self.arch == "x86_64" else "arm64"
         kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
         kernel = os.path.join(kroot, "boot", f"vmlinuz-{self.kabi}-{debarch}")
-        append = "loglevel=4 panic=-1 oops=panic " + self.args.append
+        # slub_debug: red zones and poisoning catch overruns and use after
+        # free in the slab objects the driver allocates
+        append = ("loglevel=4 panic=-1 oops=panic slub_debug=FZP " +
+                  self.args.append)
         if self.arch == "x86_64":
             cmd = ["qemu-system-x86_64", "-M", "q35", "-cpu", "max"]
             append = "console=ttyS0 " + append
@@ -242,33 +248,47 @@ poweroff -f
             append = "console=ttyAMA0 " + append
         cmd += ["-accel", "tcg", "-m", str(self.args.mem), "-smp",
                 str(self.args.smp), "-nodefaults", "-display", "none",
-                "-no-reboot", "-serial", "stdio", "-kernel", kernel,
+                "-serial", "stdio", "-kernel", kernel,
                 "-initrd", initrd, "-append", append,
                 "-chardev", f"socket,path={sock},id=pva",
                 "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
+        if self.suite_directive("boots", "1") == "1":
+            cmd.append("-no-reboot")
         return cmd + self.args.qemu_extra + self.args.qemu_arg
 
-    def suite_host_args(self):
-        """A suite's '# vmtest-host-args: ...' line: pva-host options it needs."""
+    def suite_directive(self, name, default=""):
+        """A suite's '# vmtest-NAME: VALUE' line."""
         path = os.path.join(ROOT, "tests", "vm", self.args.suite)
-        if not os.path.exists(path):
-            return []
-        with open(path) as f:
-            for line in f:
-                m = re.match(r"#\s*vmtest-host-args:\s*(.*)", line)
-                if m:
-                    return m.group(1).split()
-        return []
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    m = re.match(r"#\s*vmtest-" + name + r":\s*(.*)", line)
+                    if m:
+                        return m.group(1).strip()
+        return default
+
+    def suite_host_args(self):
+        """pva-host options the suite needs ('# vmtest-host-args: ...')."""
+        return self.suite_directive("host-args").split()
 
     # ---- host-side actions the guest asks for ----
 
     def host_action(self, cmd):
         words = cmd.split()
+        if self.args.show_host:
+            print(f"host> {cmd}", flush=True)
         try:
+            if words[0] == "boot":
+                # which boot this is; 0 = one more than the suite wants
+                self.boots += 1
+                want = int(self.suite_directive("boots", "1"))
+                return self.boots if self.boots <= want else 0
             if words[0] == "hostctl":
                 r = self.host.ctl(*words[1:])
                 self.note(f"hostctl {' '.join(words[1:])} -> {r.returncode}\n"
                           f"{r.stdout}{r.stderr}")
+                if self.args.show_host:
+                    print(r.stdout + r.stderr, end="", flush=True)
                 return r.returncode
             if words[0] in ("kill-worker", "restart-worker"):
                 old = self.host.worker_pid()
@@ -381,7 +401,11 @@ poweroff -f
         for name, (res, why) in self.results.items():
             if res == "FAIL":
                 self.failures.append(f"{name}: {why}")
-        bad = [l for l in dmesg if BAD_KERNEL.search(l)]
+        with open(os.path.join(self.out, "console.log")) as f:
+            console_lines = f.read().splitlines()
+        if any("PVA-UNEXPECTED-BOOT" in l for l in console_lines):
+            self.failures.append("the guest rebooted unexpectedly (panic?)")
+        bad = [l for l in dmesg + console_lines if BAD_KERNEL.search(l)]
         if bad:
             self.failures.append("guest kernel log has errors:\n    " +
                                  "\n    ".join(bad[:20]))
@@ -425,6 +449,8 @@ def main():
     p.add_argument("--vectors", type=int, default=8)
     p.add_argument("--timeout", type=int, default=900)
     p.add_argument("--append", default="")
+    p.add_argument("--show-host", action="store_true",
+                   help="print host actions and their output (demo)")
     p.add_argument("--qemu-extra", nargs="*", default=[])
     p.add_argument("--qemu-arg", action="append", default=[],
                    help="one more QEMU argument; repeat it, and write "

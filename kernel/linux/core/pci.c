@@ -263,6 +263,15 @@ static void pva_remove(struct pci_dev *pdev)
 	pva_dev_put(dev);
 }
 
+/* Reboot or power-off: tell the host we are gone so it drops our state. */
+static void pva_shutdown(struct pci_dev *pdev)
+{
+	struct pva_dev *dev = pci_get_drvdata(pdev);
+
+	pva_shm_store(&dev->hdr->guest.status, PVA_GUEST_RESET);
+	pva_doorbell(dev, PVA_CONFIG_VECTOR);
+}
+
 static const struct pci_device_id pva_pci_ids[] = {
 	/* ivshmem-doorbell; pva_check_magic() tells ours from others */
 	{ PCI_DEVICE(0x1af4, 0x1110) },
@@ -275,6 +284,7 @@ static struct pci_driver pva_pci_driver = {
 	.id_table = pva_pci_ids,
 	.probe = pva_probe,
 	.remove = pva_remove,
+	.shutdown = pva_shutdown,
 	.dev_groups = pva_dev_groups,
 };
 
