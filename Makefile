@@ -156,7 +156,7 @@ vm-test: host host-asan guest modules
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER)
 
 demo: setup
-	$(MAKE) host guest modules
+	$(MAKE) host host-asan guest modules
 	scripts/demo.sh
 
 bench: host

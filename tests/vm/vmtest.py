@@ -356,6 +356,9 @@ poweroff -f
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     console.write(line + "\n")
                     console.flush()
+                    if self.args.show_console and not in_dmesg and \
+                            "PVA-DMESG-BEGIN" not in line:
+                        print(f"guest| {line}", flush=True)
                     if "PVA-BOOTED" in line:
                         booted = True
                         self.note(f"booted after {time.time() - start:.1f} s")
@@ -451,6 +454,8 @@ def main():
     p.add_argument("--append", default="")
     p.add_argument("--show-host", action="store_true",
                    help="print host actions and their output (demo)")
+    p.add_argument("--show-console", action="store_true",
+                   help="print the guest console (demo)")
     p.add_argument("--qemu-extra", nargs="*", default=[])
     p.add_argument("--qemu-arg", action="append", default=[],
                    help="one more QEMU argument; repeat it, and write "
