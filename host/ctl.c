@@ -159,6 +159,16 @@ static void cmd_debug(struct ctl_client *c, struct json_object *req)
 		cmd_debug_proto(c, what);
 		return;
 	}
+	if (json_object_object_get_ex(req, "corrupt_random", &what)) {
+		if (!json_object_is_type(what, json_type_int)) {
+			ctl_reply_error(c, "debug: corrupt_random needs a seed");
+			return;
+		}
+		device_corrupt_random(c->srv->dev,
+				      (uint32_t)json_object_get_int64(what));
+		ctl_reply(c, json_object_new_object());
+		return;
+	}
 	if (!json_object_object_get_ex(req, "corrupt", &what) ||
 	    !json_object_is_type(what, json_type_string)) {
 		ctl_reply_error(c, "debug: 'corrupt' must name what to corrupt");

@@ -696,6 +696,79 @@ int device_corrupt(struct device *dev, enum device_corruption what)
 	return 0;
 }
 
+static uint32_t xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* Write up to 16 random bytes somewhere in [base, base + len). */
+static void scribble(uint8_t *base, uint32_t len, uint32_t *s)
+{
+	uint32_t off = xorshift(s) % len, n = 1 + xorshift(s) % 16;
+
+	for (uint32_t i = 0; i < n && off + i < len; i++)
+		base[off + i] = (uint8_t)xorshift(s);
+}
+
+void device_corrupt_random(struct device *dev, uint32_t seed)
+{
+	uint32_t s = seed ? seed : 0x9e3779b9u;
+	struct service *svc = dev->svcs[xorshift(&s) % dev->nr_svcs];
+	struct pva_host_area *h = &dev->hdr->host;
+	struct pva_ring *r = &svc->tx;
+	unsigned int what = xorshift(&s) % 7;
+
+	switch (what) {
+	case 0:		/* the host area, then a new generation */
+		scribble((uint8_t *)h, sizeof(*h), &s);
+		h->generation = pva_cpu32(++dev->generation);
+		break;
+	case 1:		/* the service table, then a new generation */
+		scribble(dev->shm + dev->table_off,
+			 dev->nr_svcs * sizeof(struct pva_service_desc), &s);
+		h->generation = pva_cpu32(++dev->generation);
+		break;
+	case 2:		/* a host->guest producer index */
+		pva_store_release(&r->ctrl->prod, pva_cpu32(xorshift(&s)));
+		break;
+	case 3:		/* garbage published as messages */
+		scribble(r->data, r->size, &s);
+		scribble(r->data, r->size, &s);
+		pva_store_release(&r->ctrl->prod, pva_cpu32(r->local +
+				  8 * (xorshift(&s) % (r->size / 8 + 2))));
+		break;
+	case 4: {	/* a record with random header fields */
+		struct pva_msg_hdr hdr;
+		uint32_t len = xorshift(&s) % 256;
+
+		for (size_t i = 0; i < sizeof(hdr); i += 4) {
+			uint32_t v = xorshift(&s);
+
+			memcpy((uint8_t *)&hdr + i, &v, 4);
+		}
+		hdr.len = pva_cpu32(len);
+		if (xorshift(&s) & 1)
+			hdr.service = pva_cpu16(svc->id);
+		if (pva_ring_prod_space(r, pva_msg_record_size(len)) != PVA_RING_OK)
+			break;
+		pva_ring_copy_in(r, r->local, &hdr, sizeof(hdr));
+		pva_ring_prod_commit(r, pva_msg_record_size(len));
+		break;
+	}
+	case 5:		/* a negotiation answer nobody asked for */
+		scribble((uint8_t *)&h->ack_seq, 24, &s);
+		break;
+	default:	/* the host's consumer index of a guest->host ring */
+		pva_store_release(&svc->rx.ctrl->cons, pva_cpu32(xorshift(&s)));
+		break;
+	}
+	device_notify(dev, (uint16_t)(xorshift(&s) % dev->nvec));
+	device_flush(dev);
+}
+
 /* ---- sending ---- */
 
 int service_send(struct service *svc, uint16_t type, uint16_t flags,

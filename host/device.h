@@ -50,6 +50,8 @@ void device_set_protocol(struct device *dev, unsigned int major_min,
 			 uint64_t features);
 /* Test switch: write malformed shared memory. */
 int device_corrupt(struct device *dev, enum device_corruption what);
+/* Test switch: one random corruption of host-written memory (@seed). */
+void device_corrupt_random(struct device *dev, uint32_t seed);
 
 /* The guest rang @vector (called by the event loop; tests call it too). */
 void device_doorbell(struct device *dev, unsigned int vector);

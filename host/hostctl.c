@@ -37,7 +37,7 @@ static void usage(FILE *f)
 "  reset                    reset the device: the guest renegotiates\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
-"                           restore\n"
+"                           restore, or 'random SEED' (one random write)\n"
 "  debug proto MIN MAX MINOR FEATURES\n"
 "                           test switch: offer majors MIN-MAX, MINOR and\n"
 "                           FEATURES (a mask), then reset the device\n"
@@ -309,6 +309,21 @@ static struct json_object *build_debug(int argc, char **argv)
 	long long v;
 
 	json_object_object_add(req, "cmd", json_object_new_string("debug"));
+	if (argc == 4 && !strcmp(argv[1], "corrupt") &&
+	    !strcmp(argv[2], "random")) {
+		char *end;
+		unsigned long seed = strtoul(argv[3], &end, 0);
+
+		if (end == argv[3] || *end) {
+			fprintf(stderr, "pva-hostctl: debug corrupt random: bad seed '%s'\n",
+				argv[3]);
+			json_object_put(req);
+			return NULL;
+		}
+		json_object_object_add(req, "corrupt_random",
+				       json_object_new_int64((int64_t)(uint32_t)seed));
+		return req;
+	}
 	if (argc == 3 && !strcmp(argv[1], "corrupt")) {
 		json_object_object_add(req, "corrupt",
 				       json_object_new_string(argv[2]));

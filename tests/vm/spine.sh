@@ -237,6 +237,24 @@ t_probe_bad_magic() {
 	load
 }
 
+# Random writes to everything the host owns, 300 times, while a channel is
+# busy: the guest may refuse the device but must never oops, and recovers.
+t_chaos() {
+	( while :; do pva-test ping 500 64 4; done ) >/dev/null 2>&1 &
+	bg=$!
+	i=1
+	while [ $i -le 300 ]; do
+		hostcmd hostctl debug corrupt random $i || die "corrupt random $i failed"
+		i=$((i + 1))
+	done
+	kill $bg
+	wait $bg 2>/dev/null
+	hostcmd hostctl debug corrupt restore || die "restore failed"
+	wait_state running 20
+	pva-test ping 2000 64 4
+	hostcmd hostctl ping -c 1000 || die "host ping after chaos failed"
+}
+
 t_polling() {
 	unload
 	load force_poll=1
@@ -301,6 +319,7 @@ if [ "$PVA_BOOT" = 1 ]; then
 	t_run bad-ring-index t_bad_ring_index
 	t_run bad-msg-len t_bad_msg_len
 	t_run probe-bad-magic t_probe_bad_magic
+	t_run chaos t_chaos
 	t_run polling t_polling
 	t_run unload t_unload
 	t_run reboot t_reboot
