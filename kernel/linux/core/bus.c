@@ -135,6 +135,7 @@ static void pva_aux_release(struct device *d)
 	struct auxiliary_device *adev = to_auxiliary_dev(d);
 
 	kfree(container_of(adev, struct pva_client, adev));
+	pva_obj_gone();
 }
 
 static void pva_aux_destroy(struct pva_client *c)
@@ -153,6 +154,7 @@ static int pva_aux_create(struct pva_dev *dev, struct pva_svc *svc)
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
+	pva_obj_new();
 	c->dev = dev;
 	memcpy(c->name, svc->name, PVA_SVC_NAME_LEN);
 	c->type = svc->type;
@@ -164,6 +166,7 @@ static int pva_aux_create(struct pva_dev *dev, struct pva_svc *svc)
 	err = auxiliary_device_init(&c->adev);
 	if (err) {
 		kfree(c);
+		pva_obj_gone();
 		return err;
 	}
 	/* attached first, so the driver's probe finds the service up */

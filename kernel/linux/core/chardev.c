@@ -145,6 +145,7 @@ static int pva_open(struct inode *inode, struct file *file)
 	chan = kzalloc(sizeof(*chan), GFP_KERNEL);
 	if (!chan)
 		return -ENOMEM;
+	pva_obj_new();
 	chan->dev = dev;
 	mutex_init(&chan->lock);
 	kref_get(&dev->ref);	/* misc_open holds misc_mtx: dev is alive */
@@ -159,6 +160,7 @@ static int pva_release(struct inode *inode, struct file *file)
 	pva_chan_detach(chan);
 	pva_dev_put(chan->dev);
 	kfree(chan);
+	pva_obj_gone();
 	return 0;
 }
 

@@ -120,6 +120,7 @@ static struct pva_svc *pva_svc_create(struct pva_dev *dev,
 	svc = kzalloc(sizeof(*svc), GFP_KERNEL);
 	if (!svc)
 		return ERR_PTR(-ENOMEM);
+	pva_obj_new();
 	kref_init(&svc->ref);
 	kref_get(&dev->ref);
 	svc->dev = dev;
@@ -175,6 +176,7 @@ static int pva_read_table(struct pva_dev *dev)
 	table = kzalloc(struct_size(table, svc, n), GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
+	pva_obj_new();
 	descs = (const struct pva_service_desc *)(dev->shm + off);
 	for (i = 0; i < n; i++) {
 		struct pva_svc *svc;
@@ -199,6 +201,7 @@ err_free:
 	for (i = 0; i < table->nr; i++)
 		kref_put(&table->svc[i]->ref, pva_svc_release);
 	kfree(table);
+	pva_obj_gone();
 	return err;
 }
 
@@ -223,6 +226,7 @@ static void pva_teardown(struct pva_dev *dev)
 	for (i = 0; i < table->nr; i++)
 		kref_put(&table->svc[i]->ref, pva_svc_release);
 	kfree(table);
+	pva_obj_gone();
 }
 
 /* ---- negotiation ---- */

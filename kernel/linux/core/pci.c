@@ -32,6 +32,7 @@ static void pva_dev_release(struct kref *ref)
 	struct pva_dev *dev = container_of(ref, struct pva_dev, ref);
 
 	kfree(dev);
+	pva_obj_gone();
 }
 
 void pva_dev_put(struct pva_dev *dev)
@@ -144,6 +145,7 @@ static int pva_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return -ENOMEM;
+	pva_obj_new();
 	kref_init(&dev->ref);
 	dev->pdev = pdev;
 	mutex_init(&dev->lock);
@@ -288,7 +290,22 @@ static struct pci_driver pva_pci_driver = {
 	.dev_groups = pva_dev_groups,
 };
 
-module_pci_driver(pva_pci_driver);
+atomic_t pva_live_objects = ATOMIC_INIT(0);
+
+static int __init pva_init(void)
+{
+	return pci_register_driver(&pva_pci_driver);
+}
+module_init(pva_init);
+
+static void __exit pva_exit(void)
+{
+	pci_unregister_driver(&pva_pci_driver);
+	/* Every device is removed and every file closed by now. */
+	WARN(atomic_read(&pva_live_objects), "pva_core: %d objects leaked\n",
+	     atomic_read(&pva_live_objects));
+}
+module_exit(pva_exit);
 
 MODULE_DESCRIPTION("pva paravirtual add-ons: core transport driver");
 MODULE_AUTHOR("The pva authors");

@@ -191,6 +191,22 @@ static inline void pva_shm_store(__le32 *p, u32 v)
 	virt_store_release(p, cpu_to_le32(v));
 }
 
+/*
+ * Objects pva_core allocates (devices, services, tables, clients, files)
+ * and has not freed yet; must be 0 when the module goes, or they leaked.
+ */
+extern atomic_t pva_live_objects;
+
+static inline void pva_obj_new(void)
+{
+	atomic_inc(&pva_live_objects);
+}
+
+static inline void pva_obj_gone(void)
+{
+	atomic_dec(&pva_live_objects);
+}
+
 /* pci.c */
 void pva_doorbell(struct pva_dev *dev, u16 vector);
 void pva_dev_put(struct pva_dev *dev);

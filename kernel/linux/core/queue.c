@@ -18,6 +18,7 @@ void pva_svc_release(struct kref *ref)
 	pva_dev_put(svc->dev);
 	kvfree(svc->rx_buf);
 	kfree(svc);
+	pva_obj_gone();
 }
 
 /* Interrupt or poll: the host produced, or consumed, on this service. */
