@@ -6,20 +6,21 @@
 #
 # Usage: bench/run.sh [--help]
 # Settings (environment):
-#   BENCH_REPS          repetitions of every measurement (default 5)
+#   BENCH_REPS          repetitions of every measurement (default 7)
 #   BENCH_SMP           guest CPUs (default 2)
-#   BENCH_RTT64_N       round trips with 64-byte messages (default 5000)
-#   BENCH_RTT64K_N      round trips with 64 KiB messages (default 300)
-#   BENCH_G2H64_BYTES   guest->host bytes in 64-byte messages
-#   BENCH_G2H64K_BYTES  guest->host bytes in 64 KiB messages
-#   BENCH_H2G64_BYTES   host->guest bytes in 64-byte messages
-#   BENCH_H2G64K_BYTES  host->guest bytes in 64 KiB messages
+#   BENCH_RTT64_N       round trips with 64-byte messages (default 10000)
+#   BENCH_RTT64K_N      round trips with 64 KiB messages (default 3000)
+#   BENCH_G2H64_BYTES   guest->host bytes in 64-byte messages (32 MiB)
+#   BENCH_G2H64K_BYTES  guest->host bytes in 64 KiB messages (512 MiB)
+#   BENCH_H2G64_BYTES   host->guest bytes in 64-byte messages (64 MiB)
+#   BENCH_H2G64K_BYTES  host->guest bytes in 64 KiB messages (512 MiB)
+# (each run takes about 1-3 s here; scale them to the machine)
 # Output: a table on stdout and in build/bench/results.md; logs and the
 # guest console in build/bench/vm/.
 set -eu
 
 case "${1:-}" in
--h|--help) sed -n '3,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+-h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 '') ;;
 *) echo "usage: $0 [--help]" >&2; exit 2 ;;
 esac
@@ -29,7 +30,7 @@ ROOT=$(pwd)
 OUT=$ROOT/build/bench
 ARCH=$(uname -m | sed 's/aarch64/arm64/')
 KVER=6.1
-REPS=${BENCH_REPS:-5}
+REPS=${BENCH_REPS:-7}
 SMP=${BENCH_SMP:-2}
 
 for f in build/host/pva-host build/host/pva-hostctl \
@@ -61,12 +62,12 @@ while [ ! -S "$SOCK" ]; do
 done
 
 # The bench suite's parameters travel on the guest's kernel command line.
-APPEND="pvab.reps=$REPS pvab.rtt64_n=${BENCH_RTT64_N:-5000}"
-APPEND="$APPEND pvab.rtt64k_n=${BENCH_RTT64K_N:-300}"
-APPEND="$APPEND pvab.g2h64_bytes=${BENCH_G2H64_BYTES:-4000000}"
-APPEND="$APPEND pvab.g2h64k_bytes=${BENCH_G2H64K_BYTES:-200000000}"
-APPEND="$APPEND pvab.h2g64_bytes=${BENCH_H2G64_BYTES:-4000000}"
-APPEND="$APPEND pvab.h2g64k_bytes=${BENCH_H2G64K_BYTES:-200000000}"
+APPEND="pvab.reps=$REPS pvab.rtt64_n=${BENCH_RTT64_N:-10000}"
+APPEND="$APPEND pvab.rtt64k_n=${BENCH_RTT64K_N:-3000}"
+APPEND="$APPEND pvab.g2h64_bytes=${BENCH_G2H64_BYTES:-33554432}"
+APPEND="$APPEND pvab.g2h64k_bytes=${BENCH_G2H64K_BYTES:-536870912}"
+APPEND="$APPEND pvab.h2g64_bytes=${BENCH_H2G64_BYTES:-67108864}"
+APPEND="$APPEND pvab.h2g64k_bytes=${BENCH_H2G64K_BYTES:-536870912}"
 
 echo "bench: one $ARCH guest (TCG, -smp $SMP), $REPS repetitions; pva-host: build/host/pva-host"
 rc=0

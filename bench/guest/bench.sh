@@ -7,13 +7,14 @@
 # command line as pvab.NAME=NUMBER (see run.sh).
 . /tests/lib.sh
 
+# defaults, normally overridden by run.sh
 B_reps=3
 B_rtt64_n=2000
-B_rtt64k_n=200
-B_g2h64_bytes=4000000
-B_g2h64k_bytes=100000000
-B_h2g64_bytes=4000000
-B_h2g64k_bytes=100000000
+B_rtt64k_n=300
+B_g2h64_bytes=8388608
+B_g2h64k_bytes=134217728
+B_h2g64_bytes=8388608
+B_h2g64k_bytes=134217728
 for _w in $(cat /proc/cmdline); do
 	case "$_w" in
 	pvab.*=*)
