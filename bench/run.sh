@@ -80,6 +80,12 @@ python3 tests/vm/vmtest.py --arch "$ARCH" --kver "$KVER" \
 	--qemu-arg=-device --qemu-arg=virtserialport,chardev=vpb,name=pva.bench \
 	--append "$APPEND" || rc=$?
 
+# figures from a guest with debugging options on would be meaningless
+if grep -q 'Command line:.*\(slub_debug\|kasan\|debug_pagealloc\)' "$OUT/vm/console.log"; then
+	echo "bench: WARNING: the guest kernel ran with debugging options:" >&2
+	grep -o 'Command line:.*' "$OUT/vm/console.log" >&2
+	rc=1
+fi
 python3 bench/report.py "$OUT/vm/console.log" "$OUT/results.md" \
 	"TCG, $(nproc) host cores, guest -smp $SMP, $REPS repetitions" || rc=$?
 exit $rc

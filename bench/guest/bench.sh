@@ -5,6 +5,9 @@
 # vmtest.py shows progress. Results are "PVA-BENCH: TRANSPORT METRIC REP
 # key=value..." lines on the console. Parameters come from the kernel
 # command line as pvab.NAME=NUMBER (see run.sh).
+#
+# No slab debugging in a benchmark guest: virtio-serial allocates per write.
+# vmtest-slub-debug: off
 . /tests/lib.sh
 
 # defaults, normally overridden by run.sh

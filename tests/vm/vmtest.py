@@ -237,8 +237,11 @@ poweroff -f
         kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
         kernel = os.path.join(kroot, "boot", f"vmlinuz-{self.kabi}-{debarch}")
         # slub_debug: red zones and poisoning catch overruns and use after
-        # free in the slab objects the driver allocates
-        append = ("loglevel=4 panic=-1 oops=panic slub_debug=FZP " +
+        # free in the slab objects the driver allocates. A benchmark turns
+        # it off ('# vmtest-slub-debug: off'): it slows every allocation.
+        slub = self.suite_directive("slub-debug", "FZP")
+        append = ("loglevel=4 panic=-1 oops=panic " +
+                  ("" if slub == "off" else f"slub_debug={slub} ") +
                   self.args.append)
         if self.arch == "x86_64":
             cmd = ["qemu-system-x86_64", "-M", "q35", "-cpu", "max"]
