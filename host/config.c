@@ -26,10 +26,13 @@ static void usage(FILE *f)
 "                           (default " PVA_DEFAULT_RUN_DIR ")\n"
 "  -s, --socket PATH        the socket QEMU connects to\n"
 "  -c, --ctl PATH           the socket pva-hostctl connects to\n"
-"  -m, --shm-size SIZE      shared memory size, a power of two (default 4M)\n"
+"  -m, --shm-size SIZE      shared memory size, a power of two from 64K to\n"
+"                           16G (default 4M); the services need about 1.2M\n"
 "  -n, --vectors N          doorbell vectors, 1-%d (default 8); QEMU's\n"
 "                           vectors= must be at least N\n"
-"      --no-restart         do not restart a worker that died\n"
+"      --no-restart         exit (status 1) when the worker dies instead of\n"
+"                           starting a new one; asked-for restarts (SIGHUP,\n"
+"                           pva-hostctl restart) still happen\n"
 "      --no-echo            do not offer the echo test channel\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
@@ -43,7 +46,11 @@ static void usage(FILE *f)
 "      --features MASK      transport feature bits offered (default 0x%llx)\n"
 "      --test-service TYPE  also offer a test service: selftest (for the\n"
 "                           pva_selftest module), or a placeholder balloon,\n"
-"                           sf or display that answers ENOTSUP\n"
+"                           sf or display that answers ENOTSUP; repeatable,\n"
+"                           each TYPE once\n"
+"\n"
+"The environment variable PVA_HOST_DIR, if set, replaces the default run\n"
+"directory.\n"
 "\n"
 "pva-host runs as two processes: a keeper that owns the QEMU connection,\n"
 "the shared memory and the eventfds, and a worker that it (re)starts; a\n"
@@ -63,7 +70,7 @@ static int parse_uint(const char *opt, const char *s, unsigned long max,
 	errno = 0;
 	v = strtoul(s, &end, 0);
 	if (errno || end == s || *end || v > max || s[0] == '-') {
-		fprintf(stderr, "pva-host: %s: invalid number '%s' (0-%lu)\n",
+		fprintf(stderr, "pva-host: %s: invalid number '%s' (at most %lu)\n",
 			opt, s, max);
 		return -1;
 	}
@@ -108,7 +115,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "test-service", required_argument, NULL, OPT_TEST_SERVICE },
 		{ 0 },
 	};
-	const char *run_dir = PVA_DEFAULT_RUN_DIR;
+	const char *run_dir = getenv("PVA_HOST_DIR");
 	const char *sock = NULL, *ctl = NULL;
 	unsigned int u;
 	int c;
@@ -124,6 +131,8 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	cfg->features = PVA_F_KNOWN;
 	cfg->worker_fd = -1;
 	cfg->argv = argv;
+	if (!run_dir || !*run_dir)
+		run_dir = PVA_DEFAULT_RUN_DIR;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:s:c:m:n:vqhV", opts,
@@ -205,9 +214,16 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		}
 		case OPT_TEST_SERVICE:
 			if (!testsvc_find(optarg) || cfg->nr_test_services == 4) {
-				fprintf(stderr, "pva-host: --test-service: '%s' is not selftest, balloon, sf or display (at most 4)\n",
+				fprintf(stderr, "pva-host: --test-service: '%s' is not selftest, balloon, sf or display\n",
 					optarg);
 				return -1;
+			}
+			for (unsigned int i = 0; i < cfg->nr_test_services; i++) {
+				if (!strcmp(cfg->test_services[i], optarg)) {
+					fprintf(stderr, "pva-host: --test-service: %s given twice\n",
+						optarg);
+					return -1;
+				}
 			}
 			cfg->test_services[cfg->nr_test_services++] = optarg;
 			break;

@@ -178,8 +178,12 @@ static void cmd_debug(struct ctl_client *c, struct json_object *req)
 	for (size_t i = 0; i < sizeof(corruptions) / sizeof(corruptions[0]); i++) {
 		if (strcmp(corruptions[i].name, name))
 			continue;
-		if (device_corrupt(c->srv->dev, corruptions[i].what) < 0)
+		int err = device_corrupt(c->srv->dev, corruptions[i].what);
+
+		if (err == -ENOTCONN)
 			ctl_reply_error(c, "debug: no negotiated guest to corrupt");
+		else if (err)
+			ctl_reply_error(c, "debug: the ring is full, try again");
 		else
 			ctl_reply(c, json_object_new_object());
 		return;

@@ -31,8 +31,12 @@ static void usage(FILE *f)
 "  status                   host, guest and per-service state and counters\n"
 "  ping [-c N] [-s BYTES] [-w WINDOW] [-t MS]\n"
 "                           round trips host -> guest driver -> host:\n"
-"                           N pings (1) of BYTES payload (64), WINDOW in\n"
-"                           flight (1), failing after MS without an answer\n"
+"                           -c/--count N pings (1-10000000, default 1) of\n"
+"                           -s/--size BYTES (0 to the control ring's maximum,\n"
+"                           32744 by default; 64), -w/--window WINDOW in\n"
+"                           flight (1-256, default 1), failing after\n"
+"                           -t/--timeout MS without an answer (10-3600000,\n"
+"                           default 5000)\n"
 "  restart                  restart pva-host's worker (the guest keeps running)\n"
 "  reset                    reset the device: the guest renegotiates\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
@@ -48,6 +52,8 @@ static void usage(FILE *f)
 "  -j, --json               print the daemon's JSON answer\n"
 "  -h, --help               show this help\n"
 "  -V, --version            show the version\n"
+"\n"
+"The environment variable PVA_HOST_DIR replaces the default run directory.\n"
 "\n"
 "Exit status: 0 success, 1 the operation failed, 2 usage error,\n"
 "3 pva-host not reachable.\n");
@@ -263,7 +269,7 @@ static struct json_object *build_ping(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+c:s:w:t:", opts, NULL)) != -1) {
 		const char *key;
-		long long max;
+		long long max, min = 1;
 
 		switch (c) {
 		case 'c':
@@ -281,11 +287,12 @@ static struct json_object *build_ping(int argc, char **argv)
 		case 't':
 			key = "timeout_ms";
 			max = 3600000;
+			min = 10;
 			break;
 		default:
 			goto bad;
 		}
-		if (parse_num(key, optarg, c == 's' ? 0 : 1, max, &v) < 0)
+		if (parse_num(key, optarg, c == 's' ? 0 : min, max, &v) < 0)
 			goto bad;
 		json_object_object_add(req, key, json_object_new_int64(v));
 	}
@@ -348,7 +355,7 @@ static struct json_object *build_debug(int argc, char **argv)
 		}
 		return req;
 	}
-	fprintf(stderr, "pva-hostctl: usage: debug corrupt WHAT | debug proto MAJOR_MIN MAJOR_MAX MINOR FEATURES\n");
+	fprintf(stderr, "pva-hostctl: usage: debug corrupt WHAT | debug corrupt random SEED | debug proto MIN MAX MINOR FEATURES\n");
 	json_object_put(req);
 	return NULL;
 }
@@ -434,8 +441,8 @@ int main(int argc, char **argv)
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	else if (!strcmp(cmd, "status"))
 		print_status(ans);
-	else if (!strcmp(cmd, "ping"))
-		print_ping(ans);
+	else if (!strcmp(cmd, "ping") && jobj(ans, "sent"))
+		print_ping(ans);	/* also a partial result on failure */
 	else if (ok && !strcmp(cmd, "restart"))
 		printf("pva-host's worker is restarting; the guest renegotiates\n");
 	else if (ok && !strcmp(cmd, "reset"))
@@ -443,7 +450,7 @@ int main(int argc, char **argv)
 	else if (ok && !strcmp(cmd, "debug"))
 		printf("done\n");
 	if (!ok)
-		fprintf(stderr, "pva-hostctl: %s: %s\n", cmd, jstr(ans, "error"));
+		fprintf(stderr, "pva-hostctl: %s\n", jstr(ans, "error"));
 	json_object_put(ans);
 	return ok ? EXIT_OK : EXIT_FAILED;
 }

@@ -235,6 +235,11 @@ static void worker_exited(struct keeper *k, int status)
 		loop_quit(k->loop, 0);
 		return;
 	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_CONFIG) {
+		log_err("the worker cannot run with these settings; stopping");
+		loop_quit(k->loop, 1);
+		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_RESTART) {
 		log_info("worker asked to be restarted");
 	} else {

@@ -27,6 +27,7 @@ struct keeper_msg {
 };
 
 #define WORKER_EXIT_RESTART	75	/* worker asks to be restarted */
+#define WORKER_EXIT_CONFIG	78	/* settings cannot work: do not retry */
 
 int keeper_main(struct host_config *cfg);
 

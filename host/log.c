@@ -4,18 +4,35 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *log_ident = "pva";
 static int log_max = LOG_INFO;
 static bool log_journal;
 
+/*
+ * systemd sets JOURNAL_STREAM=dev:ino for the stream it connected to
+ * stderr; it only counts if stderr is still that stream.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(const char *ident, int max_level)
 {
 	log_ident = ident;
 	log_max = max_level;
-	/* systemd sets JOURNAL_STREAM when stderr goes to the journal. */
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = stderr_is_journal();
 }
 
 void log_msg(int prio, const char *fmt, ...)

@@ -134,8 +134,10 @@ int worker_main(struct host_config *cfg)
 		}
 	}
 	device_set_worker_info(w.dev, m.restarts);
-	if (device_start(w.dev) < 0)
+	if (device_start(w.dev) < 0) {
+		ret = WORKER_EXIT_CONFIG;	/* e.g. too little memory */
 		goto out;
+	}
 	w.ctl = ctl_server_new(w.loop, fds[1], w.dev, request_restart, &w);
 	if (!w.ctl ||
 	    !loop_add_fd(w.loop, w.keeper_fd, EPOLLIN, keeper_event, &w) ||

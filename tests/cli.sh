@@ -36,6 +36,17 @@ expect 2 "power of two" "$host" --shm-size lots
 expect 2 "unexpected argument" "$host" extra
 expect 2 "major-min" "$host" --proto-major-min 3 --proto-major-max 2
 expect 2 "Try" "$host" --no-such-option
+expect 2 "given twice" "$host" --test-service balloon --test-service balloon
+expect 2 "is not selftest" "$host" --test-service toaster
+expect 1 "cannot run with these settings" "$host" -d "$dir/small" -m 64K
+PVA_HOST_DIR="$dir/envdir" "$host" -q &
+epid=$!
+i=0
+while [ ! -S "$dir/envdir/ctl.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+expect 0 "guest: absent" env PVA_HOST_DIR="$dir/envdir" "$ctl" status
+kill -TERM "$epid"
+wait "$epid"
+
 expect 0 "Usage: pva-hostctl" "$ctl" --help
 expect 2 "Usage" "$ctl"
 expect 2 "unknown command" "$ctl" -d "$dir" frobnicate

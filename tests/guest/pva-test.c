@@ -2,7 +2,7 @@
 /*
  * pva-test: guest-side tests and benchmarks of /dev/pva against pva-host's
  * echo channel. Runs inside the test VM (statically linked). Exit status:
- * 0 pass, 1 fail, 2 usage, 77 skip.
+ * 0 pass, 1 fail, 2 usage.
  *
  * Host actions (kill the worker, corrupt memory...) are asked of the test
  * harness over the console: "PVA-HOST: <command>" out, "PVA-HOST-DONE <rc>"
@@ -502,22 +502,41 @@ static void test_info(void)
 	close(fd);
 }
 
-static void usage(void)
+static void usage(FILE *f, int status)
 {
-	fprintf(stderr,
+	fprintf(f,
 "Usage: pva-test [-d DEV] TEST [ARGS]\n"
 "Tests of /dev/pva against pva-host's echo channel.\n"
 "  info                        print the channel's state\n"
 "  ping N SIZE [WINDOW]        N echo round trips, checked\n"
-"  rtt N SIZE                  like ping, prints a RESULT line\n"
+"  rtt N SIZE [WINDOW]         like ping, prints a RESULT line\n"
 "  sink BYTES SIZE             guest->host throughput, checked\n"
 "  source BYTES SIZE           host->guest throughput, checked\n"
 "  maxsize                     largest message, oversize, small buffers\n"
 "  backpressure                full rings in both directions\n"
 "  errors                      misuse gets the documented errno\n"
 "  host-restart HOW            HOW: kill-worker or restart-worker\n"
+"N >= 1, SIZE 0..65536 (and at most the channel's maximum), WINDOW 1..1024,\n"
+"BYTES >= 0; sink/source SIZE >= 1.\n"
 "Exit status: 0 pass, 1 fail, 2 usage.\n");
-	exit(2);
+	exit(status);
+}
+
+/* A number argument within [min, max], or a usage error. */
+static unsigned long long num(const char *s, unsigned long long min,
+			      unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "pva-test: '%s' is not a number in %llu..%llu\n",
+			s, min, max);
+		exit(2);
+	}
+	return v;
 }
 
 int main(int argc, char **argv)
@@ -531,7 +550,9 @@ int main(int argc, char **argv)
 		argv += 2;
 	}
 	if (argc < 2)
-		usage();
+		usage(stderr, 2);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		usage(stdout, 0);
 	test_name = argv[1];
 	msgbuf = malloc(HDR + PVA_MSG_MAX + 8);
 	if (!msgbuf)
@@ -540,21 +561,25 @@ int main(int argc, char **argv)
 		test_info();
 	} else if ((!strcmp(argv[1], "ping") || !strcmp(argv[1], "rtt")) &&
 		   argc >= 4) {
+		unsigned long n = num(argv[2], 1, 100000000);
+		uint32_t size = (uint32_t)num(argv[3], 0, PVA_MSG_MAX);
+		unsigned int window = argc > 4 ?
+				      (unsigned int)num(argv[4], 1, 1024) : 1;
+
 		fd = chan_open("echo");
-		ping(fd, strtoul(argv[2], NULL, 0),
-		     (uint32_t)strtoul(argv[3], NULL, 0),
-		     argc > 4 ? (unsigned int)strtoul(argv[4], NULL, 0) : 1,
-		     !strcmp(argv[1], "rtt"));
+		ping(fd, n, size, window, !strcmp(argv[1], "rtt"));
 	} else if (!strcmp(argv[1], "sink") && argc == 4) {
+		uint64_t bytes = num(argv[2], 0, 1ull << 40);
+		uint32_t size = (uint32_t)num(argv[3], 1, PVA_MSG_MAX);
+
 		fd = chan_open("echo");
-		printf("RESULT g2h_mib_s=%.1f\n",
-		       sink(fd, strtoull(argv[2], NULL, 0),
-			    (uint32_t)strtoul(argv[3], NULL, 0)));
+		printf("RESULT g2h_mib_s=%.1f\n", sink(fd, bytes, size));
 	} else if (!strcmp(argv[1], "source") && argc == 4) {
+		uint64_t bytes = num(argv[2], 0, 1ull << 40);
+		uint32_t size = (uint32_t)num(argv[3], 1, PVA_MSG_MAX);
+
 		fd = chan_open("echo");
-		printf("RESULT h2g_mib_s=%.1f\n",
-		       source(fd, strtoull(argv[2], NULL, 0),
-			      (uint32_t)strtoul(argv[3], NULL, 0)));
+		printf("RESULT h2g_mib_s=%.1f\n", source(fd, bytes, size));
 	} else if (!strcmp(argv[1], "maxsize")) {
 		test_maxsize();
 	} else if (!strcmp(argv[1], "backpressure")) {
@@ -564,7 +589,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "host-restart") && argc == 3) {
 		test_host_restart(argv[2]);
 	} else {
-		usage();
+		usage(stderr, 2);
 	}
 	printf("PASS %s\n", test_name);
 	return 0;

@@ -181,6 +181,8 @@ static int pva_read_table(struct pva_dev *dev)
 	for (i = 0; i < n; i++) {
 		struct pva_svc *svc;
 
+		u32 k;
+
 		memcpy(&d, &descs[i], sizeof(d));	/* one fetch */
 		svc = pva_svc_create(dev, &d, i, end);
 		if (IS_ERR(svc)) {
@@ -188,6 +190,14 @@ static int pva_read_table(struct pva_dev *dev)
 			goto err_free;
 		}
 		table->svc[table->nr++] = svc;
+		for (k = 0; k < i; k++) {
+			if (!strcmp(table->svc[k]->name, svc->name)) {
+				dev_err(&dev->pdev->dev, "service name %s used twice\n",
+					svc->name);
+				err = -EINVAL;
+				goto err_free;
+			}
+		}
 	}
 	if (table->svc[0]->type != PVA_SVC_CONTROL) {
 		dev_err(&dev->pdev->dev, "service 0 is not the control service\n");
