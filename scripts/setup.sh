@@ -47,7 +47,7 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	libjson-c-dev libcmocka-dev busybox-static
 	linux-headers-$k61-amd64 linux-headers-$k612-amd64
 	linux-kbuild-6.1 linux-source-6.1
-	flex bison bc libelf-dev libssl-dev kmod"
+	flex bison bc libelf-dev libssl-dev kmod groff-base"
 log "apt-get install"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
