@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=4	# bump when this script's result changes
+STAMP_VERSION=5	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
