@@ -53,7 +53,8 @@ cleanup() {
 	wait "$VPORT_PID" 2>/dev/null || true
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 i=0
 while [ ! -S "$SOCK" ]; do
 	i=$((i + 1))
