@@ -71,6 +71,8 @@ struct service {
 	struct pva_ring tx;		/* host -> guest: we produce */
 	void *data;			/* data region, or NULL */
 	struct service_stats stats;
+	uint32_t tick_cons;		/* rx.local at the last tick */
+	bool rx_blocked;		/* rx waits for room to answer */
 	void *priv;
 };
 

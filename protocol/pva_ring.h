@@ -200,8 +200,15 @@ static inline int pva_ring_prod_commit(struct pva_ring *r, __u32 rec)
  */
 static inline int pva_ring_prod_arm(struct pva_ring *r, __u32 rec)
 {
-	/* Signal me when cons reaches local + rec - size. */
-	r->ctrl->space_event = pva_cpu32(r->local + rec - r->size - 1);
+	/*
+	 * Signal me when half the ring is free (cons reaches local + size/2
+	 * - size), not as soon as @rec fits: a streaming producer then wakes
+	 * once per half ring instead of once per record. A record is never
+	 * larger than half the ring.
+	 */
+	__u32 want = rec > r->size / 2 ? rec : r->size / 2;
+
+	r->ctrl->space_event = pva_cpu32(r->local + want - r->size - 1);
 	/* Full barrier: space_event store before the cons re-check. */
 	pva_full_barrier();
 	return pva_ring_prod_space(r, rec);

@@ -175,8 +175,6 @@ static void test_full_and_backpressure(void **state)
 {
 	struct pva_ring p, c;
 	uint8_t buf[200];
-	uint16_t type;
-	uint32_t len;
 	int n = 0;
 
 	(void)state;
@@ -188,17 +186,22 @@ static void test_full_and_backpressure(void **state)
 	assert_int_equal(n, RSIZE / 128);
 	assert_int_equal(pva_ring_prod_space(&p, 128), PVA_RING_AGAIN);
 	assert_int_equal(pva_ring_prod_arm(&p, 128), PVA_RING_AGAIN);
-	/* consuming one record frees exactly the space asked for */
+	/*
+	 * The armed producer is signalled once, when the consumer has freed
+	 * half the ring (16 records of 128 bytes), not at the first record.
+	 */
+	for (int i = 1; i <= (int)(RSIZE / 128); i++) {
+		assert_int_equal(pva_ring_cons_peek(&c, &(struct pva_msg_hdr){ 0 }),
+				 PVA_RING_OK);
+		assert_int_equal(pva_ring_cons_commit(&c, 128),
+				 i == (int)(RSIZE / 2 / 128));
+		if (i == 1) {
+			assert_int_equal(pva_ring_prod_space(&p, 128), PVA_RING_OK);
+			assert_int_equal(pva_ring_prod_space(&p, 136), PVA_RING_AGAIN);
+		}
+	}
 	assert_int_equal(pva_ring_cons_peek(&c, &(struct pva_msg_hdr){ 0 }),
-			 PVA_RING_OK);
-	assert_int_equal(pva_ring_cons_commit(&c, 128), 1);	/* signal */
-	assert_int_equal(pva_ring_prod_space(&p, 128), PVA_RING_OK);
-	assert_int_equal(pva_ring_prod_space(&p, 136), PVA_RING_AGAIN);
-	/* nothing lost */
-	n = 0;
-	while (consume(&c, &type, buf, &len) == PVA_RING_OK)
-		n++;
-	assert_int_equal(n, RSIZE / 128 - 1);
+			 PVA_RING_AGAIN);
 }
 
 static void test_max_size(void **state)

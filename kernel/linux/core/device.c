@@ -446,14 +446,15 @@ static void pva_heartbeat(struct work_struct *work)
 	unsigned int i;
 
 	pva_dev_check_config(dev);
-	if (!dev->nvec) {
-		/* polling mode: look at every ring */
-		rcu_read_lock();
-		table = rcu_dereference(dev->table);
-		for (i = 0; table && i < table->nr; i++)
-			pva_svc_kick(table->svc[i]);
-		rcu_read_unlock();
-	}
+	/*
+	 * Polling mode: look at every ring each jiffy. With interrupts, look
+	 * once a second anyway, so a lost interrupt delays, never stalls.
+	 */
+	rcu_read_lock();
+	table = rcu_dereference(dev->table);
+	for (i = 0; table && i < table->nr; i++)
+		pva_svc_kick(table->svc[i]);
+	rcu_read_unlock();
 	if (!READ_ONCE(dev->removing))
 		queue_delayed_work(dev->wq, &dev->heartbeat,
 				   dev->nvec ? PVA_HEARTBEAT : PVA_POLL_INTERVAL);
