@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pva_protocol.h"
+#include "pva_ring.h"
 #include "uapi/pva.h"
 
 #define HDR	((uint32_t)sizeof(struct pva_msg_hdr))
@@ -79,9 +79,9 @@ static int host_cmd(const char *fmt, ...)
 	fail("no answer from the harness to '%s'", cmd);
 }
 
-static int chan_open_flags(const char *name, int flags)
+static int chan_open_bind(const char *name, int flags, uint32_t bind_flags)
 {
-	struct pva_bind b = { 0 };
+	struct pva_bind b = { .flags = bind_flags };
 	int fd = open(dev_path, O_RDWR | flags);
 
 	if (fd < 0)
@@ -92,9 +92,31 @@ static int chan_open_flags(const char *name, int flags)
 	return fd;
 }
 
+static int chan_open_flags(const char *name, int flags)
+{
+	return chan_open_bind(name, flags, 0);
+}
+
 static int chan_open(const char *name)
 {
 	return chan_open_flags(name, 0);
+}
+
+/* Append a record (header, payload, padding) at @p; returns its size. */
+static uint32_t put_record(uint8_t *p, uint16_t type, uint16_t flags,
+			   uint32_t req_id, const void *payload, uint32_t len)
+{
+	struct pva_msg_hdr h = {
+		.len = pva_cpu32(len), .type = pva_cpu16(type),
+		.flags = pva_cpu16(flags), .req_id = pva_cpu32(req_id),
+	};
+	uint32_t rec = pva_msg_record_size(len);
+
+	memcpy(p, &h, HDR);
+	if (len)
+		memcpy(p + HDR, payload, len);
+	memset(p + HDR + len, 0, rec - HDR - len);
+	return rec;
 }
 
 static struct pva_info chan_info(int fd)
@@ -215,26 +237,52 @@ static void ping(int fd, unsigned long n, uint32_t size, unsigned int window,
 }
 
 /* guest -> host: BYTES of SINK events, then a count request. */
-static double sink(int fd, uint64_t bytes, uint32_t size)
+/*
+ * guest -> host: BYTES of SINK events, then a count request. With @batch,
+ * the channel is in batch mode and each write() carries up to @batch
+ * bytes of records.
+ */
+static double sink(int fd, uint64_t bytes, uint32_t size, uint32_t batch)
 {
+	static uint8_t payload[PVA_MSG_MAX], out[1 << 20];
 	struct pva_echo_count c;
 	struct pva_msg_hdr h;
 	uint64_t msgs = 0, done = 0;
 	double t0 = now_s();
 	int ret;
 
-	memset(msgbuf + HDR, 0x5a, size);
+	memset(payload, 0x5a, size);
 	while (done < bytes) {
-		uint32_t n = bytes - done < size ? (uint32_t)(bytes - done) : size;
+		uint32_t fill = 0;
 
-		ret = send_msg(fd, PVA_ECHO_SINK, 0, 0, msgbuf + HDR, n);
-		if (ret)
-			fail("sink: write: %s", strerror(-ret));
-		done += n;
-		msgs++;
+		do {
+			uint32_t n = bytes - done < size ? (uint32_t)(bytes - done) : size;
+
+			if (!batch) {
+				ret = send_msg(fd, PVA_ECHO_SINK, 0, 0, payload, n);
+				if (ret)
+					fail("sink: write: %s", strerror(-ret));
+			} else {
+				fill += put_record(out + fill, PVA_ECHO_SINK, 0, 0,
+						   payload, n);
+			}
+			done += n;
+			msgs++;
+		} while (batch && done < bytes &&
+			 fill + pva_msg_record_size(size) <= batch);
+		if (batch && write(fd, out, fill) != (ssize_t)fill)
+			fail("sink: batch write of %u bytes: %s", fill,
+			     strerror(errno));
 	}
-	if (send_msg(fd, PVA_ECHO_SINK, PVA_MSG_F_REQUEST, 1, NULL, 0))
+	if (batch) {
+		uint32_t n = put_record(out, PVA_ECHO_SINK, PVA_MSG_F_REQUEST, 1,
+					NULL, 0);
+
+		if (write(fd, out, n) != (ssize_t)n)
+			fail("sink: count request: %s", strerror(errno));
+	} else if (send_msg(fd, PVA_ECHO_SINK, PVA_MSG_F_REQUEST, 1, NULL, 0)) {
 		fail("sink: count request: %s", strerror(errno));
+	}
 	ret = recv_msg(fd, &h, msgbuf, HDR + PVA_MSG_MAX);
 	if (ret != sizeof(c) || pva_le16(h.flags) != PVA_MSG_F_RESPONSE)
 		fail("sink: bad count answer (%d bytes)", ret);
@@ -247,40 +295,83 @@ static double sink(int fd, uint64_t bytes, uint32_t size)
 	return (double)bytes / (now_s() - t0) / (1 << 20);
 }
 
-/* host -> guest: ask for BYTES in SIZE messages, check every byte. */
-static double source(int fd, uint64_t bytes, uint32_t size)
+/*
+ * One SOURCE message at @p (@avail bytes left of what read() returned);
+ * returns the record size, or 0 after the final answer.
+ */
+static uint32_t source_record(const uint8_t *p, uint32_t avail, uint64_t *pos)
+{
+	struct pva_msg_hdr h;
+	uint32_t len;
+
+	if (avail < HDR)
+		fail("source: %u bytes left, less than a header", avail);
+	memcpy(&h, p, HDR);
+	len = pva_le32(h.len);
+	if (len > avail - HDR)
+		fail("source: message of %u bytes, only %u read", len, avail - HDR);
+	if (pva_le16(h.type) == PVA_ECHO_SOURCE) {
+		if (pva_le16(h.flags) != PVA_MSG_F_RESPONSE ||
+		    pva_le32(h.req_id) != 7 || h.status)
+			fail("source: bad final answer");
+		return 0;
+	}
+	if (pva_le16(h.type) != PVA_ECHO_SOURCE_DATA)
+		fail("source: unexpected message type %u", pva_le16(h.type));
+	for (uint32_t i = 0; i < len; i++)
+		if (p[HDR + i] != (uint8_t)(*pos + i))
+			fail("source: byte %llu is wrong",
+			     (unsigned long long)*pos + i);
+	*pos += len;
+	return pva_msg_record_size(len);
+}
+
+/*
+ * host -> guest: ask for BYTES in SIZE messages, check every byte. With
+ * @batch, the channel is in batch mode and each read() takes up to @batch
+ * bytes of records.
+ */
+static double source(int fd, uint64_t bytes, uint32_t size, uint32_t batch)
 {
 	struct pva_echo_source s = {
 		.bytes = pva_cpu64(bytes), .msg_size = pva_cpu32(size),
 	};
-	uint8_t *in = malloc(HDR + PVA_MSG_MAX);
-	struct pva_msg_hdr h;
+	uint32_t cap = batch ? batch : HDR + PVA_MSG_MAX;
+	uint8_t *in = malloc(cap);
 	uint64_t pos = 0;
 	double t0 = now_s();
-	int ret;
+	bool done = false;
 
 	if (!in)
 		fail("out of memory");
-	if (send_msg(fd, PVA_ECHO_SOURCE, PVA_MSG_F_REQUEST, 7, &s, sizeof(s)))
+	if (batch) {
+		uint32_t n = put_record(in, PVA_ECHO_SOURCE, PVA_MSG_F_REQUEST, 7,
+					&s, sizeof(s));
+
+		if (write(fd, in, n) != (ssize_t)n)
+			fail("source: request: %s", strerror(errno));
+	} else if (send_msg(fd, PVA_ECHO_SOURCE, PVA_MSG_F_REQUEST, 7, &s,
+			    sizeof(s))) {
 		fail("source: request: %s", strerror(errno));
-	for (;;) {
-		ret = recv_msg(fd, &h, in, HDR + PVA_MSG_MAX);
-		if (ret < 0)
-			fail("source: read: %s", strerror(-ret));
-		if (pva_le16(h.type) == PVA_ECHO_SOURCE) {
-			if (pva_le16(h.flags) != PVA_MSG_F_RESPONSE ||
-			    pva_le32(h.req_id) != 7 || h.status)
-				fail("source: bad final answer");
-			break;
+	}
+	while (!done) {
+		ssize_t n = read(fd, in, cap);
+		uint32_t off = 0;
+
+		if (n < 0)
+			fail("source: read: %s", strerror(errno));
+		/* one message, or (batch) several padded records */
+		while (off < (uint32_t)n) {
+			uint32_t rec = source_record(in + off, (uint32_t)n - off, &pos);
+
+			if (!rec) {
+				done = true;
+				break;
+			}
+			if (!batch)
+				break;
+			off += rec;
 		}
-		if (pva_le16(h.type) != PVA_ECHO_SOURCE_DATA)
-			fail("source: unexpected message type %u",
-			     pva_le16(h.type));
-		for (int i = 0; i < ret; i++)
-			if (in[HDR + i] != (uint8_t)(pos + (uint64_t)i))
-				fail("source: byte %llu is wrong",
-				     (unsigned long long)pos + (unsigned long long)i);
-		pos += (uint64_t)ret;
 	}
 	if (pos != bytes)
 		fail("source: got %llu bytes, asked for %llu",
@@ -387,6 +478,77 @@ static void test_backpressure(void)
 	free(in);
 }
 
+static void expect_errno(int ret, int want, const char *what);
+
+/* Batch mode (PVA_BIND_F_BATCH): several messages per read and write. */
+static void test_batch(void)
+{
+	static uint8_t out[1 << 18], in[1 << 18], p[4096];
+	int fd = chan_open_bind("echo", O_NONBLOCK, PVA_BIND_F_BATCH);
+	struct pva_info info = chan_info(fd);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint32_t n = 0, got = 0, msgs = 0, off;
+	struct pva_msg_hdr h;
+	ssize_t r;
+
+	/* 100 echo events of 0..99 bytes in one write; the last unpadded */
+	for (uint32_t i = 0; i < 100; i++) {
+		pattern(p, i, i);
+		n += put_record(out + n, PVA_ECHO_ECHO, 0, i, p, i);
+	}
+	n -= pva_msg_record_size(99) - HDR - 99;
+	if (write(fd, out, n) != (ssize_t)n)
+		fail("batch write: %s", strerror(errno));
+	/* read them back in pieces: a 1000-byte buffer, records whole */
+	while (msgs < 100) {
+		if (poll(&pfd, 1, 5000) != 1)
+			fail("only %u of 100 echoes", msgs);
+		r = read(fd, in, 1000);
+		if (r < 0 && errno == EAGAIN)
+			continue;
+		if (r <= 0 || r > 1000 || r % 8)
+			fail("batch read returned %zd (%s)", r, strerror(errno));
+		for (off = 0; off < (uint32_t)r; msgs++) {
+			memcpy(&h, in + off, HDR);
+			if (pva_le32(h.len) != msgs || pva_le32(h.req_id) != 0)
+				fail("echo %u: len %u", msgs, pva_le32(h.len));
+			pattern(p, msgs, msgs);
+			if (memcmp(in + off + HDR, p, msgs))
+				fail("echo %u: wrong payload", msgs);
+			off += pva_msg_record_size(msgs);
+			got += msgs;
+		}
+		if (off != (uint32_t)r)
+			fail("a record crosses the end of a read");
+	}
+	/* a buffer too small for the next message: EMSGSIZE, kept */
+	n = put_record(out, PVA_ECHO_ECHO, 0, 0, p, 200);
+	if (write(fd, out, n) != (ssize_t)n)
+		fail("write: %s", strerror(errno));
+	poll(&pfd, 1, 5000);
+	expect_errno((int)read(fd, in, 100), EMSGSIZE, "small batch buffer");
+	if (read(fd, in, sizeof(in)) != (ssize_t)pva_msg_record_size(200))
+		fail("the message did not stay queued");
+	/* a bad header in the middle: refused, nothing sent */
+	n = put_record(out, PVA_ECHO_ECHO, 0, 0, p, 8);
+	n += put_record(out + n, PVA_ECHO_ECHO, 0x40, 0, p, 8);
+	expect_errno((int)write(fd, out, n), EINVAL, "bad flags in a batch");
+	n = put_record(out, PVA_ECHO_ECHO, 0, 0, p, 8);
+	out[n] = 1;	/* trailing garbage shorter than a header */
+	expect_errno((int)write(fd, out, n + 1), EINVAL, "trailing bytes");
+	/* a length past the end of the buffer */
+	n = put_record(out, PVA_ECHO_ECHO, 0, 0, p, 64);
+	expect_errno((int)write(fd, out, n - 48), EINVAL, "truncated record");
+	/* more than half the ring at once */
+	expect_errno((int)write(fd, out, info.tx_size / 2 + 8), EMSGSIZE,
+		     "batch larger than half the ring");
+	if (poll(&pfd, 1, 300) != 0)
+		fail("a refused batch sent something");
+	printf("batch: 100 messages (%u payload bytes) in one write, read back whole, bad batches refused\n",
+	       got);
+	close(fd);
+}
+
 static void expect_errno(int ret, int want, const char *what)
 {
 	if (ret != -1 || errno != want)
@@ -414,7 +576,7 @@ static void test_errors(void)
 	memset(b.name, 'a', sizeof(b.name));
 	expect_errno(ioctl(fd, PVA_IOC_BIND, &b), EINVAL, "unterminated name");
 	strcpy(b.name, "echo");
-	b.flags = 1;
+	b.flags = 2;
 	expect_errno(ioctl(fd, PVA_IOC_BIND, &b), EINVAL, "unknown bind flag");
 	b.flags = 0;
 	if (ioctl(fd, PVA_IOC_BIND, &b) < 0)
@@ -510,8 +672,11 @@ static void usage(FILE *f, int status)
 "  info                        print the channel's state\n"
 "  ping N SIZE [WINDOW]        N echo round trips, checked\n"
 "  rtt N SIZE [WINDOW]         like ping, prints a RESULT line\n"
-"  sink BYTES SIZE             guest->host throughput, checked\n"
-"  source BYTES SIZE           host->guest throughput, checked\n"
+"  sink BYTES SIZE [BATCH]     guest->host throughput, checked; with BATCH,\n"
+"                              batch mode, BATCH bytes per write()\n"
+"  source BYTES SIZE [BATCH]   host->guest throughput, checked; BATCH bytes\n"
+"                              per read() in batch mode\n"
+"  batch                       batch mode: several messages per call\n"
 "  maxsize                     largest message, oversize, small buffers\n"
 "  backpressure                full rings in both directions\n"
 "  errors                      misuse gets the documented errno\n"
@@ -568,18 +733,19 @@ int main(int argc, char **argv)
 
 		fd = chan_open("echo");
 		ping(fd, n, size, window, !strcmp(argv[1], "rtt"));
-	} else if (!strcmp(argv[1], "sink") && argc == 4) {
+	} else if ((!strcmp(argv[1], "sink") || !strcmp(argv[1], "source")) &&
+		   (argc == 4 || argc == 5)) {
 		uint64_t bytes = num(argv[2], 0, 1ull << 40);
 		uint32_t size = (uint32_t)num(argv[3], 1, PVA_MSG_MAX);
+		uint32_t batch = argc == 5 ? (uint32_t)num(argv[4], 0, 1 << 20) : 0;
 
-		fd = chan_open("echo");
-		printf("RESULT g2h_mib_s=%.1f\n", sink(fd, bytes, size));
-	} else if (!strcmp(argv[1], "source") && argc == 4) {
-		uint64_t bytes = num(argv[2], 0, 1ull << 40);
-		uint32_t size = (uint32_t)num(argv[3], 1, PVA_MSG_MAX);
-
-		fd = chan_open("echo");
-		printf("RESULT h2g_mib_s=%.1f\n", source(fd, bytes, size));
+		fd = chan_open_bind("echo", 0, batch ? PVA_BIND_F_BATCH : 0);
+		if (!strcmp(argv[1], "sink"))
+			printf("RESULT g2h_mib_s=%.1f\n", sink(fd, bytes, size, batch));
+		else
+			printf("RESULT h2g_mib_s=%.1f\n", source(fd, bytes, size, batch));
+	} else if (!strcmp(argv[1], "batch")) {
+		test_batch();
 	} else if (!strcmp(argv[1], "maxsize")) {
 		test_maxsize();
 	} else if (!strcmp(argv[1], "backpressure")) {

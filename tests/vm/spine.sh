@@ -84,6 +84,14 @@ t_stream() {
 	pva-test sink 33554432 65536
 	pva-test source 33554432 65536
 	pva-test source 1000000 1000
+	# batch mode: many small messages per system call, every byte checked
+	pva-test sink 8388608 64 65536
+	pva-test source 8388608 64 65536
+	pva-test source 1000000 1000 4096
+}
+
+t_batch() {
+	pva-test batch
 }
 
 # The host's 100 ms safety net must not have been needed: every doorbell
@@ -310,6 +318,7 @@ if [ "$PVA_BOOT" = 1 ]; then
 	t_run maxsize t_maxsize
 	t_run backpressure t_backpressure
 	t_run stream t_stream
+	t_run batch t_batch
 	t_run no-lost-doorbells t_no_lost_doorbells
 	t_run reload t_reload
 	t_run unbind-busy t_unbind_busy

@@ -129,7 +129,8 @@ static struct pva_svc *pva_chan_svc(struct pva_channel *chan, bool nonblock)
 	return pva_chan_svc(chan, nonblock);
 }
 
-static void pva_chan_put(struct pva_channel *chan, struct pva_svc *svc, int ret)
+static void pva_chan_put(struct pva_channel *chan, struct pva_svc *svc,
+			 ssize_t ret)
 {
 	if (ret == -ECONNRESET)
 		pva_chan_detach(chan);
@@ -164,6 +165,74 @@ static int pva_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Copy @len ring bytes at @pos to userspace; nonzero on a fault. */
+static int pva_ring_to_user(const struct pva_ring *r, u32 pos,
+			    char __user *buf, u32 len)
+{
+	u32 first = pva_ring_first_seg(r, pos, len);
+
+	if (copy_to_user(buf, r->data + (pos & (r->size - 1)), first))
+		return -EFAULT;
+	return copy_to_user(buf + first, r->data, len - first) ? -EFAULT : 0;
+}
+
+/* Copy @len bytes from userspace into the ring at @pos; nonzero on a fault. */
+static int pva_ring_from_user(struct pva_ring *r, u32 pos,
+			      const char __user *buf, u32 len)
+{
+	u32 first = pva_ring_first_seg(r, pos, len);
+
+	if (copy_from_user(r->data + (pos & (r->size - 1)), buf, first))
+		return -EFAULT;
+	return copy_from_user(r->data, buf + first, len - first) ? -EFAULT : 0;
+}
+
+/* A header userspace may send: known flags, reserved fields zero. */
+static bool pva_user_hdr_ok(const struct pva_msg_hdr *hdr)
+{
+	u16 flags = le16_to_cpu(hdr->flags);
+
+	return !hdr->reserved0 && !hdr->reserved1 &&
+	       !(flags & ~PVA_MSG_F_KNOWN) && flags != PVA_MSG_F_KNOWN;
+}
+
+/*
+ * Batch mode: every whole record that fits in @count, in the ring's own
+ * format (header, payload, padding to 8 bytes), in one copy. rx_lock is
+ * held and *@hdr is the first record, already checked.
+ */
+static ssize_t pva_read_batch(struct pva_svc *svc, struct pva_msg_hdr *hdr,
+			      char __user *buf, size_t count)
+{
+	struct pva_ring *r = &svc->rx;
+	u32 total = 0, msgs = 0, payload = 0;
+
+	for (;;) {
+		u32 len = le32_to_cpu(hdr->len);
+		u32 rec = pva_msg_record_size(len);
+
+		if (total + rec > count)
+			break;
+		total += rec;
+		msgs++;
+		payload += len;
+		/* a bad record ends the batch; the next read reports it */
+		if (pva_ring_cons_peek_at(r, total, hdr) != PVA_RING_OK ||
+		    !pva_msg_hdr_valid(hdr, svc->id))
+			break;
+	}
+	if (!msgs) {
+		pva_svc_rx_abort(svc);
+		return -EMSGSIZE;
+	}
+	if (pva_ring_to_user(r, r->local, buf, total)) {
+		pva_svc_rx_abort(svc);
+		return -EFAULT;
+	}
+	pva_svc_rx_commit_batch(svc, total, msgs, payload);
+	return total;
+}
+
 static ssize_t pva_read(struct file *file, char __user *buf, size_t count,
 			loff_t *ppos)
 {
@@ -171,8 +240,8 @@ static ssize_t pva_read(struct file *file, char __user *buf, size_t count,
 	bool nonblock = file->f_flags & O_NONBLOCK;
 	struct pva_msg_hdr hdr;
 	struct pva_svc *svc;
-	u32 len, first, pos;
-	int ret;
+	ssize_t ret;
+	u32 len;
 
 	svc = pva_chan_svc(chan, nonblock);
 	if (IS_ERR(svc))
@@ -180,17 +249,18 @@ static ssize_t pva_read(struct file *file, char __user *buf, size_t count,
 	ret = pva_svc_rx_begin(svc, &hdr, !nonblock);
 	if (ret)
 		goto out;
+	if (chan->batch) {
+		ret = pva_read_batch(svc, &hdr, buf, count);
+		goto out;
+	}
 	len = le32_to_cpu(hdr.len);
 	if (count < sizeof(hdr) + len) {
 		ret = -EMSGSIZE;
 		goto abort;
 	}
-	pos = svc->rx.local + sizeof(hdr);
-	first = pva_ring_first_seg(&svc->rx, pos, len);
 	if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
-	    copy_to_user(buf + sizeof(hdr),
-			 svc->rx.data + (pos & (svc->rx.size - 1)), first) ||
-	    copy_to_user(buf + sizeof(hdr) + first, svc->rx.data, len - first)) {
+	    pva_ring_to_user(&svc->rx, svc->rx.local + sizeof(hdr),
+			     buf + sizeof(hdr), len)) {
 		ret = -EFAULT;
 		goto abort;
 	}
@@ -204,6 +274,76 @@ out:
 	return ret;
 }
 
+/*
+ * Batch mode: several records in the ring's format, published together
+ * with at most one doorbell. The headers are read twice (sizes to reserve
+ * room, then checked and copied); a buffer that changes in between is
+ * refused, and nothing is published unless all of it was copied.
+ */
+static ssize_t pva_write_batch(struct pva_svc *svc, const char __user *buf,
+			       size_t count, bool nonblock)
+{
+	u32 off, need = 0, done = 0, msgs = 0, payload = 0, len, rec;
+	struct pva_ring *r = &svc->tx;
+	struct pva_msg_hdr hdr;
+	int ret;
+
+	if (count > r->size / 2)
+		return -EMSGSIZE;
+	for (off = 0; off < count; off += rec) {
+		if (count - off < sizeof(hdr))
+			return -EINVAL;
+		if (copy_from_user(&hdr, buf + off, sizeof(hdr)))
+			return -EFAULT;
+		len = le32_to_cpu(hdr.len);
+		if (len > r->max_payload)
+			return -EMSGSIZE;
+		rec = pva_msg_record_size(len);
+		/* the last record's padding may be left out */
+		if (sizeof(hdr) + len > count - off ||
+		    (rec > count - off && sizeof(hdr) + len != count - off))
+			return -EINVAL;
+		need += rec;
+		if (need > r->size / 2)
+			return -EMSGSIZE;
+	}
+	ret = pva_svc_tx_begin(svc, need, !nonblock);
+	if (ret)
+		return ret;
+	for (off = 0; off < count; off += rec) {
+		ret = -EINVAL;
+		if (count - off < sizeof(hdr))
+			goto fail;
+		ret = -EFAULT;
+		if (copy_from_user(&hdr, buf + off, sizeof(hdr)))
+			goto fail;
+		len = le32_to_cpu(hdr.len);
+		rec = pva_msg_record_size(len);
+		ret = -EINVAL;
+		if (!pva_user_hdr_ok(&hdr) || len > r->max_payload ||
+		    sizeof(hdr) + len > count - off || done + rec > need)
+			goto fail;
+		hdr.service = cpu_to_le16(svc->id);
+		ret = -EFAULT;
+		if (pva_ring_from_user(r, r->local + done + sizeof(hdr),
+				       buf + off + sizeof(hdr), len))
+			goto fail;
+		pva_ring_copy_in(r, r->local + done, &hdr, sizeof(hdr));
+		done += rec;
+		msgs++;
+		payload += len;
+	}
+	ret = -EINVAL;
+	if (done != need)
+		goto fail;
+	pva_svc_tx_commit_batch(svc, done, msgs, payload);
+	return count;
+fail:
+	/* nothing published: the partial copy is overwritten later */
+	mutex_unlock(&svc->tx_lock);
+	return ret;
+}
+
 static ssize_t pva_write(struct file *file, const char __user *buf,
 			 size_t count, loff_t *ppos)
 {
@@ -211,23 +351,27 @@ static ssize_t pva_write(struct file *file, const char __user *buf,
 	bool nonblock = file->f_flags & O_NONBLOCK;
 	struct pva_msg_hdr hdr;
 	struct pva_svc *svc;
-	u32 len, rec, first, pos;
-	u16 flags;
-	int ret;
+	ssize_t ret;
+	u32 len, rec;
 
-	if (count < sizeof(hdr) || count - sizeof(hdr) > PVA_MSG_MAX)
-		return count < sizeof(hdr) ? -EINVAL : -EMSGSIZE;
-	if (copy_from_user(&hdr, buf, sizeof(hdr)))
-		return -EFAULT;
-	len = count - sizeof(hdr);
-	flags = le16_to_cpu(hdr.flags);
-	if (le32_to_cpu(hdr.len) != len || hdr.reserved0 || hdr.reserved1 ||
-	    (flags & ~PVA_MSG_F_KNOWN) || flags == PVA_MSG_F_KNOWN)
+	if (count < sizeof(hdr))
 		return -EINVAL;
-
+	if (!chan->batch) {
+		if (count - sizeof(hdr) > PVA_MSG_MAX)
+			return -EMSGSIZE;
+		if (copy_from_user(&hdr, buf, sizeof(hdr)))
+			return -EFAULT;
+		len = count - sizeof(hdr);
+		if (le32_to_cpu(hdr.len) != len || !pva_user_hdr_ok(&hdr))
+			return -EINVAL;
+	}
 	svc = pva_chan_svc(chan, nonblock);
 	if (IS_ERR(svc))
 		return PTR_ERR(svc);
+	if (chan->batch) {
+		ret = pva_write_batch(svc, buf, count, nonblock);
+		goto out;
+	}
 	if (len > svc->tx.max_payload) {
 		ret = -EMSGSIZE;
 		goto out;
@@ -237,12 +381,8 @@ static ssize_t pva_write(struct file *file, const char __user *buf,
 	ret = pva_svc_tx_begin(svc, rec, !nonblock);
 	if (ret)
 		goto out;
-	pos = svc->tx.local + sizeof(hdr);
-	first = pva_ring_first_seg(&svc->tx, pos, len);
-	if (copy_from_user(svc->tx.data + (pos & (svc->tx.size - 1)),
-			   buf + sizeof(hdr), first) ||
-	    copy_from_user(svc->tx.data, buf + sizeof(hdr) + first,
-			   len - first)) {
+	if (pva_ring_from_user(&svc->tx, svc->tx.local + sizeof(hdr),
+			       buf + sizeof(hdr), len)) {
 		/* nothing published: the partial copy is overwritten later */
 		mutex_unlock(&svc->tx_lock);
 		ret = -EFAULT;
@@ -298,7 +438,8 @@ static long pva_ioctl_bind(struct pva_channel *chan, struct file *file,
 
 	if (copy_from_user(&b, arg, sizeof(b)))
 		return -EFAULT;
-	if (b.flags || b.reserved || !memchr(b.name, 0, sizeof(b.name)) ||
+	if ((b.flags & ~PVA_BIND_F_BATCH) || b.reserved ||
+	    !memchr(b.name, 0, sizeof(b.name)) ||
 	    !b.name[0])
 		return -EINVAL;
 	mutex_lock(&chan->lock);
@@ -307,8 +448,10 @@ static long pva_ioctl_bind(struct pva_channel *chan, struct file *file,
 	else
 		ret = pva_chan_attach(chan, b.name,
 				      file->f_flags & O_NONBLOCK);
-	if (!ret)
+	if (!ret) {
 		strscpy(chan->name, b.name, sizeof(chan->name));
+		chan->batch = b.flags & PVA_BIND_F_BATCH;
+	}
 	mutex_unlock(&chan->lock);
 	return ret;
 }

@@ -124,7 +124,7 @@ struct pva_channel {
 	struct mutex lock;		/* bind */
 	char name[PVA_NAME_LEN];	/* bound name, "" if unbound */
 	struct pva_svc *svc;		/* under dev->svc_lock */
-	bool reset_seen;		/* ECONNRESET reported for svc */
+	bool batch;			/* PVA_BIND_F_BATCH */
 };
 
 struct pva_vec {
@@ -224,8 +224,12 @@ void pva_svc_release(struct kref *ref);
 void pva_svc_kill(struct pva_svc *svc);
 int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, bool wait);
 void pva_svc_tx_commit(struct pva_svc *svc, u32 rec, u32 len);
+void pva_svc_tx_commit_batch(struct pva_svc *svc, u32 bytes, u32 msgs,
+			     u32 payload);
 int pva_svc_rx_begin(struct pva_svc *svc, struct pva_msg_hdr *hdr, bool wait);
 void pva_svc_rx_commit(struct pva_svc *svc, const struct pva_msg_hdr *hdr);
+void pva_svc_rx_commit_batch(struct pva_svc *svc, u32 bytes, u32 msgs,
+			     u32 payload);
 void pva_svc_rx_abort(struct pva_svc *svc);
 int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
 		 const void *payload, bool wait);

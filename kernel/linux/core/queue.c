@@ -101,13 +101,20 @@ int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, bool wait)
 	return ret;
 }
 
+/* Publish @msgs records of @bytes (@payload bytes of payload) at once. */
+void pva_svc_tx_commit_batch(struct pva_svc *svc, u32 bytes, u32 msgs,
+			     u32 payload)
+{
+	if (pva_ring_prod_commit(&svc->tx, bytes))
+		pva_doorbell(svc->dev, svc->vector);
+	svc->stats.tx_msgs += msgs;
+	svc->stats.tx_bytes += payload;
+	mutex_unlock(&svc->tx_lock);
+}
+
 void pva_svc_tx_commit(struct pva_svc *svc, u32 rec, u32 len)
 {
-	if (pva_ring_prod_commit(&svc->tx, rec))
-		pva_doorbell(svc->dev, svc->vector);
-	svc->stats.tx_msgs++;
-	svc->stats.tx_bytes += len;
-	mutex_unlock(&svc->tx_lock);
+	pva_svc_tx_commit_batch(svc, rec, 1, len);
 }
 
 int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
@@ -177,15 +184,22 @@ int pva_svc_rx_begin(struct pva_svc *svc, struct pva_msg_hdr *hdr, bool wait)
 	return ret;
 }
 
+/* Release @msgs records of @bytes (@payload bytes of payload) at once. */
+void pva_svc_rx_commit_batch(struct pva_svc *svc, u32 bytes, u32 msgs,
+			     u32 payload)
+{
+	if (pva_ring_cons_commit(&svc->rx, bytes))
+		pva_doorbell(svc->dev, svc->vector);
+	svc->stats.rx_msgs += msgs;
+	svc->stats.rx_bytes += payload;
+	mutex_unlock(&svc->rx_lock);
+}
+
 void pva_svc_rx_commit(struct pva_svc *svc, const struct pva_msg_hdr *hdr)
 {
 	u32 len = le32_to_cpu(hdr->len);
 
-	if (pva_ring_cons_commit(&svc->rx, pva_msg_record_size(len)))
-		pva_doorbell(svc->dev, svc->vector);
-	svc->stats.rx_msgs++;
-	svc->stats.rx_bytes += len;
-	mutex_unlock(&svc->rx_lock);
+	pva_svc_rx_commit_batch(svc, pva_msg_record_size(len), 1, len);
 }
 
 void pva_svc_rx_abort(struct pva_svc *svc)

@@ -8,7 +8,7 @@
  *   read(fd, buf, sizeof(buf));                           one message
  *
  * A message is a struct pva_msg_hdr (protocol/pva_protocol.h) followed by
- * its payload. On write, len must equal the bytes after the header, flags
+ * its payload (see PVA_BIND_F_BATCH for several per call). On write, len must equal the bytes after the header, flags
  * may be 0, PVA_MSG_F_REQUEST or PVA_MSG_F_RESPONSE, reserved fields must
  * be 0 and service is filled in by the driver. A read returns exactly one
  * message; a buffer too small for it fails with EMSGSIZE and leaves it
@@ -36,9 +36,20 @@
 
 struct pva_bind {
 	char name[PVA_NAME_LEN];	/* channel name, NUL-terminated */
-	__u32 flags;			/* none defined: 0 */
+	__u32 flags;			/* PVA_BIND_F_* */
 	__u32 reserved;			/* 0 */
 };
+
+/*
+ * Batch mode: read() returns as many whole messages as fit in the buffer
+ * (at least one), write() takes several, each message padded to a multiple
+ * of 8 bytes (the last one's padding may be left out on write), so a
+ * stream of small messages costs one system call and at most one doorbell
+ * per buffer. A write is all or nothing and holds at most half the
+ * channel's ring (tx_size / 2). Readers must check each header's len
+ * against the byte count read() returned.
+ */
+#define PVA_BIND_F_BATCH	(1u << 0)
 
 #define PVA_STATE_PROBED	0
 #define PVA_STATE_NEGOTIATING	1
