@@ -69,6 +69,8 @@ APPEND="$APPEND pvab.g2h64_bytes=${BENCH_G2H64_BYTES:-33554432}"
 APPEND="$APPEND pvab.g2h64k_bytes=${BENCH_G2H64K_BYTES:-536870912}"
 APPEND="$APPEND pvab.h2g64_bytes=${BENCH_H2G64_BYTES:-67108864}"
 APPEND="$APPEND pvab.h2g64k_bytes=${BENCH_H2G64K_BYTES:-536870912}"
+APPEND="$APPEND pvab.g2h64b_bytes=${BENCH_G2H64B_BYTES:-134217728}"
+APPEND="$APPEND pvab.h2g64b_bytes=${BENCH_H2G64B_BYTES:-268435456}"
 
 echo "bench: one $ARCH guest (TCG, -smp $SMP), $REPS repetitions; pva-host: build/host/pva-host"
 rc=0

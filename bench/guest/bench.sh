@@ -17,6 +17,8 @@ B_rtt64k_n=300
 B_g2h64_bytes=8388608
 B_g2h64k_bytes=134217728
 B_h2g64_bytes=8388608
+B_g2h64b_bytes=8388608
+B_h2g64b_bytes=8388608
 B_h2g64k_bytes=134217728
 for _w in $(cat /proc/cmdline); do
 	case "$_w" in
@@ -72,5 +74,10 @@ while [ "$_r" -le "$B_reps" ]; do
 	run g2h_64k "$_r" sink "$B_g2h64k_bytes" 65536
 	run h2g_64 "$_r" source "$B_h2g64_bytes" 64
 	run h2g_64k "$_r" source "$B_h2g64k_bytes" 65536
+	# pva's batch mode, 64 KiB of records per system call (no peer mode)
+	t_run "pva-g2h_64b-$_r" bench_one pva g2h_64b "$_r" \
+		pva-test sink "$B_g2h64b_bytes" 64 65536
+	t_run "pva-h2g_64b-$_r" bench_one pva h2g_64b "$_r" \
+		pva-test source "$B_h2g64b_bytes" 64 65536
 	_r=$((_r + 1))
 done
