@@ -217,31 +217,40 @@ static inline int pva_ring_prod_arm(struct pva_ring *r, __u32 rec)
 /* ---- consumer side ---- */
 
 /*
- * Look at the next record. On PVA_RING_OK, *hdr holds a private copy of
- * its header, already checked: the payload fits the ring's maximum and
- * lies within the bytes the producer published. Reserved header fields
- * and flags are checked by pva_msg_hdr_valid().
+ * Look at the record @skip bytes after the next one (0: the next one;
+ * @skip must be the size of records already looked at). On PVA_RING_OK,
+ * *hdr holds a private copy of its header, already checked: the payload
+ * fits the ring's maximum and lies within the bytes the producer
+ * published. Reserved header fields and flags are checked by
+ * pva_msg_hdr_valid().
  */
-static inline int pva_ring_cons_peek(const struct pva_ring *r,
-				     struct pva_msg_hdr *hdr)
+static inline int pva_ring_cons_peek_at(const struct pva_ring *r, __u32 skip,
+					struct pva_msg_hdr *hdr)
 {
 	/* Acquire: the record's bytes are read after the prod that
 	 * published them.
 	 */
 	__u32 prod = pva_le32(pva_load_acquire(&r->ctrl->prod));
-	__u32 avail = prod - r->local;
-	__u32 len;
+	__u32 used = prod - r->local, avail, len;
 
+	if (used > r->size || (used & (PVA_MSG_ALIGN - 1)) || skip > used)
+		return PVA_RING_CORRUPT;
+	avail = used - skip;
 	if (avail == 0)
 		return PVA_RING_AGAIN;
-	if (avail > r->size || avail < sizeof(*hdr) ||
-	    (avail & (PVA_MSG_ALIGN - 1)))
+	if (avail < sizeof(*hdr))
 		return PVA_RING_CORRUPT;
-	pva_ring_copy_out(r, r->local, hdr, sizeof(*hdr));
+	pva_ring_copy_out(r, r->local + skip, hdr, sizeof(*hdr));
 	len = pva_le32(hdr->len);
 	if (len > r->max_payload || pva_msg_record_size(len) > avail)
 		return PVA_RING_CORRUPT;
 	return PVA_RING_OK;
+}
+
+static inline int pva_ring_cons_peek(const struct pva_ring *r,
+				     struct pva_msg_hdr *hdr)
+{
+	return pva_ring_cons_peek_at(r, 0, hdr);
 }
 
 /* Copy @len payload bytes, starting @off bytes into the current record. */
