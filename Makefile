@@ -55,7 +55,7 @@ GUEST_CFLAGS := $(CFLAGS_COMMON) -Ikernel/linux/include -static
 
 HOST_COMMON := log loop fdpass size config
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
-	keeper worker device ctl control echo testsvc main))
+	keeper worker device ctl control echo testsvc balloon guest_ram main))
 PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
 
@@ -67,7 +67,7 @@ ASAN_OUT := $(B)/host-asan
 PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram))
 
 .PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
@@ -154,6 +154,7 @@ check: setup
 
 vm-test: host host-asan guest modules
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER)
+	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite balloon.sh
 
 demo: setup
 	$(MAKE) host host-asan guest modules

@@ -11,6 +11,7 @@
 #include <syslog.h>
 
 #include "pva_protocol.h"
+#include "guest_ram.h"
 #include "service.h"
 #include "size.h"
 
@@ -34,6 +35,13 @@ static void usage(FILE *f)
 "                           starting a new one; asked-for restarts (SIGHUP,\n"
 "                           pva-hostctl restart) still happen\n"
 "      --no-echo            do not offer the echo test channel\n"
+"      --no-balloon         do not offer the memory balloon\n"
+"      --guest-ram PATH     the file backing the guest's RAM (QEMU\n"
+"                           -object memory-backend-file,mem-path=PATH,\n"
+"                           share=on); memory the balloon takes is freed\n"
+"                           in it; without it the balloon only counts\n"
+"      --ram-layout LAYOUT  where QEMU puts RAM: q35 (x86_64, default),\n"
+"                           virt (aarch64) or flat\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
 "  -h, --help               show this help\n"
@@ -45,8 +53,8 @@ static void usage(FILE *f)
 "      --proto-minor N      minor version of the highest major (default %d)\n"
 "      --features MASK      transport feature bits offered (default 0x%llx)\n"
 "      --test-service TYPE  also offer a test service: selftest (for the\n"
-"                           pva_selftest module), or a placeholder balloon,\n"
-"                           sf or display that answers ENOTSUP; repeatable,\n"
+"                           pva_selftest module), or a placeholder sf or\n"
+"                           display that answers ENOTSUP; repeatable,\n"
 "                           each TYPE once\n"
 "\n"
 "The environment variable PVA_HOST_DIR, if set, replaces the default run\n"
@@ -91,6 +99,7 @@ static char *join(const char *dir, const char *name)
 enum {
 	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
 	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
+	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT,
 };
 
 int config_parse(struct host_config *cfg, int argc, char **argv)
@@ -103,6 +112,9 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "vectors", required_argument, NULL, 'n' },
 		{ "no-restart", no_argument, NULL, OPT_NO_RESTART },
 		{ "no-echo", no_argument, NULL, OPT_NO_ECHO },
+		{ "no-balloon", no_argument, NULL, OPT_NO_BALLOON },
+		{ "guest-ram", required_argument, NULL, OPT_GUEST_RAM },
+		{ "ram-layout", required_argument, NULL, OPT_RAM_LAYOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -125,6 +137,8 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	cfg->vectors = 8;
 	cfg->restart_worker = true;
 	cfg->echo = true;
+	cfg->balloon = true;
+	cfg->ram_layout = "q35";
 	cfg->log_level = LOG_INFO;
 	cfg->major_min = cfg->major_max = PVA_VERSION_MAJOR;
 	cfg->minor = PVA_VERSION_MINOR;
@@ -172,6 +186,21 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		case OPT_NO_ECHO:
 			cfg->echo = false;
 			break;
+		case OPT_NO_BALLOON:
+			cfg->balloon = false;
+			break;
+		case OPT_GUEST_RAM:
+			free(cfg->guest_ram);
+			cfg->guest_ram = strdup(optarg);
+			break;
+		case OPT_RAM_LAYOUT:
+			if (!guest_ram_layout_valid(optarg)) {
+				fprintf(stderr, "pva-host: --ram-layout: '%s' is not q35, virt or flat\n",
+					optarg);
+				return -1;
+			}
+			cfg->ram_layout = optarg;
+			break;
 		case 'v':
 			cfg->log_level = LOG_DEBUG;
 			break;
@@ -214,7 +243,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		}
 		case OPT_TEST_SERVICE:
 			if (!testsvc_find(optarg) || cfg->nr_test_services == 4) {
-				fprintf(stderr, "pva-host: --test-service: '%s' is not selftest, balloon, sf or display\n",
+				fprintf(stderr, "pva-host: --test-service: '%s' is not selftest, sf or display\n",
 					optarg);
 				return -1;
 			}
@@ -258,5 +287,6 @@ void config_free(struct host_config *cfg)
 	free(cfg->socket_path);
 	free(cfg->ctl_path);
 	free(cfg->exe);
-	cfg->socket_path = cfg->ctl_path = cfg->exe = NULL;
+	free(cfg->guest_ram);
+	cfg->socket_path = cfg->ctl_path = cfg->exe = cfg->guest_ram = NULL;
 }

@@ -17,6 +17,9 @@ struct host_config {
 	unsigned int vectors;
 	bool restart_worker;	/* keeper restarts a dead worker */
 	bool echo;		/* offer the "echo" test channel */
+	bool balloon;		/* offer the memory balloon */
+	char *guest_ram;	/* file backing the guest's RAM, or NULL */
+	const char *ram_layout;	/* q35, virt or flat */
 	int log_level;
 	/* protocol switches, for version-skew tests */
 	unsigned int major_min, major_max, minor;

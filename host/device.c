@@ -138,6 +138,7 @@ int device_add_service(struct device *dev, const struct service_ops *ops)
 		return -ENOMEM;
 	svc->ops = ops;
 	svc->dev = dev;
+	svc->cfg = dev->cfg;
 	svc->id = (uint16_t)dev->nr_svcs;
 	dev->svcs[dev->nr_svcs++] = svc;
 	if (ops->init && ops->init(svc) < 0) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "size.h"
 
 enum {
 	EXIT_OK = 0,
@@ -39,6 +40,12 @@ static void usage(FILE *f)
 "                           default 5000)\n"
 "  restart                  restart pva-host's worker (the guest keeps running)\n"
 "  reset                    reset the device: the guest renegotiates\n"
+"  balloon set SIZE         take SIZE (512M, 1G, 0 to give all back) of the\n"
+"                           guest's memory into the balloon\n"
+"  balloon status           target, actual, host memory freed, statistics\n"
+"  balloon stats [--interval SECONDS]\n"
+"                           fresh guest memory statistics; --interval sets\n"
+"                           how often the guest sends them (0: off)\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore, or 'random SEED' (one random write)\n"
@@ -307,6 +314,122 @@ bad:
 	return NULL;
 }
 
+static void print_mib(const char *label, int64_t bytes)
+{
+	printf("%s%.1f MiB", label, (double)bytes / (1 << 20));
+}
+
+static void print_balloon_stats(struct json_object *s)
+{
+	static const char *const mem[] = {
+		"total", "free", "available", "cached", "swap_in", "swap_out",
+	};
+	static const char *const count[] = {
+		"major_faults", "minor_faults", "oom_kills", "hugetlb_allocs",
+		"hugetlb_failures",
+	};
+
+	if (!jint(s, "updates")) {
+		printf("guest statistics: none yet\n");
+		return;
+	}
+	printf("guest statistics (%.1f s old, %lld updates):\n",
+	       jdbl(s, "age_ms") / 1000, (long long)jint(s, "updates"));
+	for (size_t i = 0; i < sizeof(mem) / sizeof(mem[0]); i++)
+		if (jobj(s, mem[i])) {
+			printf("  %-16s ", mem[i]);
+			print_mib("", jint(s, mem[i]));
+			printf("\n");
+		}
+	for (size_t i = 0; i < sizeof(count) / sizeof(count[0]); i++)
+		if (jobj(s, count[i]))
+			printf("  %-16s %lld\n", count[i], (long long)jint(s, count[i]));
+}
+
+static void print_balloon(struct json_object *a)
+{
+	struct json_object *h = jobj(a, "host");
+
+	print_mib("balloon: target ", jint(a, "target"));
+	print_mib(", actual ", jint(a, "actual"));
+	printf("%s%s%s\n", json_object_get_boolean(jobj(a, "guest_driver")) ?
+	       "" : " (no guest driver)",
+	       json_object_get_boolean(jobj(a, "stalled")) ?
+	       ", stalled: the guest has no more memory to give" : "",
+	       json_object_get_boolean(jobj(a, "oom_limited")) ?
+	       ", limited: the guest took memory back when it ran short" : "");
+	if (jint(a, "oom_deflated")) {
+		print_mib("  taken back under memory pressure: ", jint(a, "oom_deflated"));
+		printf("\n");
+	}
+	if (*jstr(a, "ram_file")) {
+		printf("host: guest RAM %s, ", jstr(a, "ram_file"));
+		print_mib("", jint(h, "ram_size"));
+		print_mib(", in use ", jint(h, "ram_allocated"));
+		print_mib("; freed by the balloon ", jint(h, "discarded"));
+		printf("\n");
+	} else {
+		printf("host: no --guest-ram, memory is counted but not returned\n");
+	}
+	print_mib("  inflated ", jint(h, "inflated"));
+	print_mib(", deflated ", jint(h, "deflated"));
+	print_mib(", reported free ", jint(h, "reported"));
+	print_mib(", refused ", jint(h, "refused"));
+	printf("\n");
+	print_balloon_stats(jobj(a, "stats"));
+}
+
+static void print_balloon_set(struct json_object *a)
+{
+	print_mib("balloon target set to ", jint(a, "target"));
+	printf("%s\n", json_object_get_boolean(jobj(a, "guest_driver")) ?
+	       "" : " (applies when the guest driver comes)");
+}
+
+static struct json_object *build_balloon(int argc, char **argv)
+{
+	struct json_object *req = json_object_new_object();
+	uint64_t size;
+
+	if (argc == 3 && !strcmp(argv[1], "set")) {
+		if (parse_size(argv[2], &size) < 0) {
+			fprintf(stderr, "pva-hostctl: balloon set: '%s' is not a size (like 512M or 1G)\n",
+				argv[2]);
+			goto bad;
+		}
+		json_object_object_add(req, "cmd", json_object_new_string("balloon-set"));
+		json_object_object_add(req, "size", json_object_new_int64((int64_t)size));
+		return req;
+	}
+	if (argc == 2 && !strcmp(argv[1], "status")) {
+		json_object_object_add(req, "cmd", json_object_new_string("balloon-status"));
+		return req;
+	}
+	if ((argc == 2 || argc == 4) && !strcmp(argv[1], "stats")) {
+		json_object_object_add(req, "cmd", json_object_new_string("balloon-stats"));
+		if (argc == 4) {
+			char *end;
+			double s;
+
+			errno = 0;
+			s = strtod(argv[3], &end);
+			if (strcmp(argv[2], "--interval") || errno ||
+			    end == argv[3] || *end || s < 0 || s > 3600 ||
+			    (s > 0 && s < 0.1)) {
+				fprintf(stderr, "pva-hostctl: balloon stats: --interval takes 0 (off) or 0.1-3600 seconds\n");
+				goto bad;
+			}
+			json_object_object_add(req, "interval_ms",
+					       json_object_new_int64((int64_t)(s * 1000)));
+		}
+		return req;
+	}
+	fprintf(stderr, "pva-hostctl: usage: balloon set SIZE | balloon status | balloon stats [--interval SECONDS]\n");
+bad:
+	json_object_put(req);
+	return NULL;
+}
+
 static struct json_object *build_debug(int argc, char **argv)
 {
 	static const char *const keys[] = {
@@ -424,6 +547,8 @@ int main(int argc, char **argv)
 		json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	} else if (!strcmp(cmd, "debug")) {
 		req = build_debug(argc, argv);
+	} else if (!strcmp(cmd, "balloon")) {
+		req = build_balloon(argc, argv);
 	} else {
 		fprintf(stderr, "pva-hostctl: unknown command '%s'\nTry 'pva-hostctl --help'.\n",
 			cmd);
@@ -449,6 +574,12 @@ int main(int argc, char **argv)
 		printf("device reset; the guest renegotiates\n");
 	else if (ok && !strcmp(cmd, "debug"))
 		printf("done\n");
+	else if (ok && !strcmp(cmd, "balloon") && !strcmp(argv[1], "status"))
+		print_balloon(ans);
+	else if (ok && !strcmp(cmd, "balloon") && !strcmp(argv[1], "stats"))
+		print_balloon_stats(ans);
+	else if (ok && !strcmp(cmd, "balloon"))
+		print_balloon_set(ans);
 	if (!ok)
 		fprintf(stderr, "pva-hostctl: %s\n", jstr(ans, "error"));
 	json_object_put(ans);

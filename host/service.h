@@ -17,6 +17,7 @@ struct device;
 struct service;
 struct json_object;
 struct ctl_client;
+struct host_config;
 
 /* rx() result: leave the message in the ring and call again later. */
 #define SERVICE_RETRY	1
@@ -64,6 +65,7 @@ struct service_stats {
 struct service {
 	const struct service_ops *ops;
 	struct device *dev;
+	const struct host_config *cfg;	/* pva-host's settings */
 	uint16_t id;
 	uint16_t vector;		/* valid while negotiated */
 	uint64_t g2h_off, h2g_off, data_off;
@@ -94,6 +96,7 @@ bool service_can_send(struct service *svc, uint32_t len);
 /* The services pva-host offers. */
 extern const struct service_ops control_service_ops;
 extern const struct service_ops echo_service_ops;
+extern const struct service_ops balloon_service_ops;
 /* Test services: "selftest", or placeholders "balloon", "sf", "display". */
 const struct service_ops *testsvc_find(const char *type);
 

@@ -3,7 +3,7 @@
  * Services for tests (`pva-host --test-service TYPE`):
  *  - "selftest" (PROTOCOL.md 6.4) drives the guest's pva_selftest module,
  *    which exercises the kernel API that feature drivers use;
- *  - "balloon", "sf", "display" are placeholders whose host end answers
+ *  - "sf" and "display" are placeholders whose host end answers
  *    every request with ENOTSUP, to test the guest's auxiliary devices
  *    before the real services exist.
  */
@@ -115,7 +115,6 @@ static const struct service_ops testsvc_ops[] = {
 		.reset = selftest_reset, .rx = selftest_rx,
 		.pump = selftest_pump,
 	},
-	TESTSVC("balloon", PVA_SVC_BALLOON),
 	TESTSVC("sf", PVA_SVC_SF),
 	TESTSVC("display", PVA_SVC_DISPLAY),
 };

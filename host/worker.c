@@ -121,7 +121,9 @@ int worker_main(struct host_config *cfg)
 	if (!w.dev)
 		goto out;
 	if (device_add_service(w.dev, &control_service_ops) < 0 ||
-	    (cfg->echo && device_add_service(w.dev, &echo_service_ops) < 0)) {
+	    (cfg->echo && device_add_service(w.dev, &echo_service_ops) < 0) ||
+	    (cfg->balloon &&
+	     device_add_service(w.dev, &balloon_service_ops) < 0)) {
 		log_err("cannot set up the services");
 		goto out;
 	}

@@ -249,4 +249,85 @@ struct pva_echo_source {
 PVA_STATIC_ASSERT(sizeof(struct pva_echo_count) == 16, "echo count size");
 PVA_STATIC_ASSERT(sizeof(struct pva_echo_source) == 16, "echo source size");
 
+/* ---- balloon service (type PVA_SVC_BALLOON, name "balloon") ---- */
+
+/* Service features (pva_service_desc.features, and the guest's HELLO) */
+#define PVA_BALLOON_F_STATS	(1ull << 0)	/* memory statistics */
+#define PVA_BALLOON_F_OOM	(1ull << 1)	/* guest deflates on OOM */
+#define PVA_BALLOON_F_REPORTING	(1ull << 2)	/* free page reporting */
+#define PVA_BALLOON_F_KNOWN	(PVA_BALLOON_F_STATS | PVA_BALLOON_F_OOM | \
+				 PVA_BALLOON_F_REPORTING)
+
+#define PVA_BALLOON_HELLO	1	/* g->h request: pva_balloon_hello;
+					 * answer: pva_balloon_config
+					 */
+#define PVA_BALLOON_CONFIG	2	/* h->g event: pva_balloon_config */
+#define PVA_BALLOON_INFLATE	3	/* g->h request: ranges given up;
+					 * answer: pva_balloon_result
+					 */
+#define PVA_BALLOON_DEFLATE	4	/* g->h request: ranges taken back */
+#define PVA_BALLOON_STATUS	5	/* g->h event: pva_balloon_status */
+#define PVA_BALLOON_STATS	6	/* g->h event, or answer to a h->g
+					 * request: pva_balloon_stats
+					 */
+#define PVA_BALLOON_REPORT	7	/* g->h request: free ranges (reporting) */
+
+#define PVA_BALLOON_UNIT	4096u	/* sizes and addresses are multiples */
+#define PVA_BALLOON_MAX_RANGES	256	/* per INFLATE/DEFLATE/REPORT */
+
+struct pva_balloon_hello {
+	__le64 features;	/* PVA_BALLOON_F_* the guest uses */
+	__le64 actual;		/* bytes in the balloon now (resync) */
+	__le32 page_size;	/* the guest's page size */
+	__le32 reserved;
+};
+
+struct pva_balloon_config {
+	__le64 target;		/* bytes the balloon should hold */
+	__le32 stats_interval_ms;	/* 0: no periodic statistics */
+	__le32 generation;	/* bumped by every new target */
+};
+
+/* A physically contiguous stretch of guest memory, 4 KiB aligned. */
+struct pva_balloon_range {
+	__le64 gpa;		/* guest-physical address */
+	__le64 len;		/* bytes */
+};
+
+struct pva_balloon_result {
+	__le64 accepted;	/* bytes */
+	__le64 refused;		/* bytes outside RAM, or not the balloon's */
+};
+
+#define PVA_BALLOON_S_STALLED	(1u << 0)	/* cannot allocate more */
+#define PVA_BALLOON_S_OOM	(1u << 1)	/* deflated under pressure */
+
+struct pva_balloon_status {
+	__le64 actual;		/* bytes in the balloon */
+	__le64 oom_deflated;	/* bytes given back under pressure, total */
+	__le32 flags;		/* PVA_BALLOON_S_* */
+	__le32 config_generation;	/* of the target being worked on */
+};
+
+/* Statistics, in bytes or events; valid says which are filled in. */
+enum pva_balloon_stat {
+	PVA_BSTAT_TOTAL, PVA_BSTAT_FREE, PVA_BSTAT_AVAILABLE,
+	PVA_BSTAT_CACHED, PVA_BSTAT_SWAP_IN, PVA_BSTAT_SWAP_OUT,
+	PVA_BSTAT_MAJFLT, PVA_BSTAT_MINFLT, PVA_BSTAT_OOM_KILLS,
+	PVA_BSTAT_HUGETLB_ALLOC, PVA_BSTAT_HUGETLB_FAIL,
+	PVA_BSTAT_NR,
+};
+
+struct pva_balloon_stats {
+	__le64 valid;		/* bit n: v[n] is filled in */
+	__le64 v[16];
+};
+
+PVA_STATIC_ASSERT(sizeof(struct pva_balloon_hello) == 24, "hello size");
+PVA_STATIC_ASSERT(sizeof(struct pva_balloon_config) == 16, "config size");
+PVA_STATIC_ASSERT(sizeof(struct pva_balloon_range) == 16, "range size");
+PVA_STATIC_ASSERT(sizeof(struct pva_balloon_result) == 16, "result size");
+PVA_STATIC_ASSERT(sizeof(struct pva_balloon_status) == 24, "status size");
+PVA_STATIC_ASSERT(sizeof(struct pva_balloon_stats) == 136, "stats size");
+
 #endif /* PVA_PROTOCOL_H */

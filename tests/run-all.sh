@@ -46,7 +46,7 @@ modules() {
 }
 
 vm() {
-	python3 tests/vm/vmtest.py --arch "$1" --kver "$2"
+	python3 tests/vm/vmtest.py --arch "$1" --kver "$2" ${3:+--suite "$3"}
 }
 
 step build-host make -j2 host host-asan
@@ -65,6 +65,8 @@ step cli tests/cli.sh
 step vm-x86_64-6.1 vm x86_64 6.1
 step vm-arm64-6.1 vm arm64 6.1
 step vm-x86_64-6.12 vm x86_64 6.12
+step balloon-x86_64-6.1 vm x86_64 6.1 balloon.sh
+step balloon-arm64-6.1 vm arm64 6.1 balloon.sh
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

@@ -654,6 +654,28 @@ static void test_host_restart(const char *how)
 	close(fd);
 }
 
+/* Take @mib MiB and touch every page, hold it @secs seconds, free it. */
+static void hog(unsigned long mib, unsigned long secs)
+{
+	size_t chunk = 1 << 20, n;
+	char **p = calloc(mib, sizeof(*p));
+
+	if (!p)
+		fail("out of memory for the chunk table");
+	for (n = 0; n < mib; n++) {
+		p[n] = malloc(chunk);
+		if (!p[n])
+			fail("malloc failed after %zu MiB", n);
+		memset(p[n], (int)n | 1, chunk);
+	}
+	printf("hog: holding %lu MiB\n", mib);
+	fflush(stdout);
+	sleep((unsigned int)secs);
+	for (n = 0; n < mib; n++)
+		free(p[n]);
+	free(p);
+}
+
 static void test_info(void)
 {
 	int fd = chan_open("echo");
@@ -682,6 +704,7 @@ static void usage(FILE *f, int status)
 "  backpressure                full rings in both directions\n"
 "  errors                      misuse gets the documented errno\n"
 "  host-restart HOW            HOW: kill-worker or restart-worker\n"
+"  hog MIB [SECONDS]           take and touch MIB MiB (memory tests)\n"
 "N >= 1, SIZE 0..65536 (and at most the channel's maximum), WINDOW 1..1024,\n"
 "BYTES >= 0; sink/source SIZE >= 1.\n"
 "Exit status: 0 pass, 1 fail, 2 usage.\n");
@@ -745,6 +768,9 @@ int main(int argc, char **argv)
 			printf("RESULT g2h_mib_s=%.1f\n", sink(fd, bytes, size, batch));
 		else
 			printf("RESULT h2g_mib_s=%.1f\n", source(fd, bytes, size, batch));
+	} else if (!strcmp(argv[1], "hog") && (argc == 3 || argc == 4)) {
+		hog((unsigned long)num(argv[2], 1, 1 << 20),
+		    argc == 4 ? (unsigned long)num(argv[3], 0, 86400) : 0);
 	} else if (!strcmp(argv[1], "batch")) {
 		test_batch();
 	} else if (!strcmp(argv[1], "maxsize")) {

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The spine's guest test suite: transport, negotiation, rings, resets,
 # version skew, malformed shared memory. Run by vmtest.py.
-# vmtest-host-args: --test-service selftest --test-service balloon
+# vmtest-host-args: --test-service selftest --test-service sf
 # vmtest-boots: 2
 . /tests/lib.sh
 
@@ -27,8 +27,8 @@ t_selftest() {
 	insmod /modules/pva_selftest.ko || die "insmod pva_selftest failed"
 	d=$(ls -d /sys/bus/auxiliary/devices/pva_core.selftest.* | head -n 1)
 	[ -n "$d" ] && [ -e "$d/driver" ] || die "no bound selftest device"
-	ls -d /sys/bus/auxiliary/devices/pva_core.balloon.* >/dev/null ||
-		die "no balloon device for the placeholder service"
+	ls -d /sys/bus/auxiliary/devices/pva_core.sf.* >/dev/null ||
+		die "no sf device for the placeholder service"
 	grep -q "ups 1 downs 0 " "$d/stats" || die "stats: $(cat "$d/stats")"
 	echo 500 > "$d/echo" || die "echo calls failed"
 	echo 3000 > "$d/kick" || die "events did not arrive"

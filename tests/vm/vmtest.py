@@ -158,6 +158,8 @@ class Run:
         self.tmp = tempfile.mkdtemp(prefix="pva-vm-")
         self.results = {}
         self.boots = 0
+        self.ram_marks = {}
+        self.ram_file = f"/dev/shm/pva-vm-{os.getpid()}-{self.arch}.ram"
         self.expected = []
         self.log_lines = []
         self.failures = []
@@ -249,6 +251,11 @@ poweroff -f
         else:
             cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57"]
             append = "console=ttyAMA0 " + append
+        # the guest's RAM in a shared file, so pva-host can give ballooned
+        # memory back (and the tests can see it)
+        cmd += ["-object", f"memory-backend-file,id=pvaram,size={self.args.mem}M,"
+                f"mem-path={self.ram_file},share=on",
+                "-machine", "memory-backend=pvaram"]
         cmd += ["-accel", "tcg", "-m", str(self.args.mem), "-smp",
                 str(self.args.smp), "-nodefaults", "-display", "none",
                 "-serial", "stdio", "-kernel", kernel,
@@ -309,6 +316,20 @@ poweroff -f
                 self.note(f"status {words[1]} = {val!r}")
                 want = " ".join(words[2:])
                 return 0 if str(val).lower() == want.lower() else 1
+            if words[0] == "status-cmp":
+                # status-cmp PATH OP VALUE, OP: eq ne lt le gt ge
+                val = json_path(self.host.status(), words[1])
+                op, want = words[2], " ".join(words[3:])
+                self.note(f"status {words[1]} = {val!r}, want {op} {want}")
+                if op in ("eq", "ne") and not re.fullmatch(r"-?\d+", want):
+                    same = str(val).lower() == want.lower()
+                    return 0 if same == (op == "eq") else 1
+                a, b = float(val), float(want)
+                ok = {"eq": a == b, "ne": a != b, "lt": a < b, "le": a <= b,
+                      "gt": a > b, "ge": a >= b}[op]
+                return 0 if ok else 1
+            if words[0].startswith("ram-"):
+                return self.ram_action(words)
             if words[0] == "status-min":
                 val = json_path(self.host.status(), words[1])
                 self.note(f"status {words[1]} = {val!r}, want >= {words[2]}")
@@ -323,6 +344,29 @@ poweroff -f
         self.note(f"unknown host action '{cmd}'")
         return 2
 
+    def ram_allocated(self):
+        """Bytes of the guest's RAM file the host holds now."""
+        return os.stat(self.ram_file).st_blocks * 512
+
+    def ram_action(self, words):
+        """ram-mark NAME; ram-dropped|ram-grown|ram-growth-max NAME MIB."""
+        now = self.ram_allocated()
+        if words[0] == "ram-mark":
+            self.ram_marks[words[1]] = now
+            self.note(f"ram mark {words[1]}: {now >> 20} MiB allocated")
+            return 0
+        mark, mib = self.ram_marks[words[1]], int(words[2])
+        delta = (now - mark) / (1 << 20)
+        self.note(f"ram {words[0]} {words[1]}: {mark >> 20} -> {now >> 20} MiB "
+                  f"({delta:+.1f}), limit {mib}")
+        if words[0] == "ram-dropped":
+            return 0 if -delta >= mib else 1
+        if words[0] == "ram-grown":
+            return 0 if delta >= mib else 1
+        if words[0] == "ram-growth-max":
+            return 0 if delta <= mib else 1
+        return 2
+
     def note(self, text):
         with open(os.path.join(self.out, "harness.log"), "a") as f:
             f.write(text.rstrip() + "\n")
@@ -333,8 +377,12 @@ poweroff -f
         initrd = self.build_initramfs()
         rundir = os.path.join(self.tmp, "run")
         os.makedirs(rundir)
+        with open(self.ram_file, "wb") as f:
+            f.truncate(self.args.mem << 20)
+        layout = "q35" if self.arch == "x86_64" else "virt"
         self.host = Host(self.args.host, self.args.hostctl, rundir,
                          os.path.join(self.out, "pva-host.log"),
+                         ["--guest-ram", self.ram_file, "--ram-layout", layout] +
                          self.suite_host_args() + self.args.host_args)
         console = open(os.path.join(self.out, "console.log"), "w")
         cmd = self.qemu_cmd(initrd, os.path.join(rundir, "qemu.sock"))
@@ -429,6 +477,8 @@ poweroff -f
         if host_rc not in (0, None):
             self.failures.append(f"pva-host exited with status {host_rc}")
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.path.exists(self.ram_file):
+            os.unlink(self.ram_file)
         passed = sum(1 for r, _ in self.results.values() if r == "PASS")
         failed = sum(1 for r, _ in self.results.values() if r == "FAIL")
         skipped = sum(1 for r, _ in self.results.values() if r == "SKIP")
