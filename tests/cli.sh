@@ -36,7 +36,7 @@ expect 2 "power of two" "$host" --shm-size lots
 expect 2 "unexpected argument" "$host" extra
 expect 2 "major-min" "$host" --proto-major-min 3 --proto-major-max 2
 expect 2 "Try" "$host" --no-such-option
-expect 2 "given twice" "$host" --test-service balloon --test-service balloon
+expect 2 "given twice" "$host" --test-service sf --test-service sf
 expect 2 "is not selftest" "$host" --test-service toaster
 expect 1 "cannot run with these settings" "$host" -d "$dir/small" -m 64K
 PVA_HOST_DIR="$dir/envdir" "$host" -q &
@@ -57,8 +57,15 @@ expect 2 "not a number" "$ctl" -d "$dir" ping -w x
 expect 2 "takes no arguments" "$ctl" -d "$dir" status now
 expect 2 "usage: debug" "$ctl" -d "$dir" debug frob
 expect 3 "cannot reach pva-host" "$ctl" -d "$dir" status
+expect 2 "not a size" "$ctl" -d "$dir" balloon set -1M
+expect 2 "not a size" "$ctl" -d "$dir" balloon set lots
+expect 2 "not a size" "$ctl" -d "$dir" balloon set 12X
+expect 2 "usage: balloon" "$ctl" -d "$dir" balloon frob
+expect 2 "interval" "$ctl" -d "$dir" balloon stats --interval -1
+expect 2 "is not q35" "$host" --ram-layout sparc
 
-"$host" -d "$dir" -q 2>"$dir/host.log" &
+truncate -s 64M "$dir/ram"
+"$host" -d "$dir" -q --guest-ram "$dir/ram" 2>"$dir/host.log" &
 hpid=$!
 i=0
 while [ ! -S "$dir/ctl.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -67,6 +74,11 @@ expect 0 '"connected": false' "$ctl" -d "$dir" --json status
 expect 1 "no guest driver is connected" "$ctl" -d "$dir" ping
 expect 1 "unknown corruption" "$ctl" -d "$dir" debug corrupt nonsense
 expect 1 "no negotiated guest" "$ctl" -d "$dir" debug corrupt ring-index
+expect 1 "more than the guest's RAM (64 MiB)" "$ctl" -d "$dir" balloon set 65M
+expect 0 "applies when the guest driver comes" "$ctl" -d "$dir" balloon set 32M
+expect 0 "target 32.0 MiB, actual 0.0 MiB (no guest driver)" "$ctl" -d "$dir" balloon status
+expect 0 '"target": 33554432' "$ctl" -d "$dir" --json balloon status
+expect 1 "no guest driver sends statistics" "$ctl" -d "$dir" balloon stats
 # a restarted worker is a new process; the daemon keeps answering
 old=$("$ctl" -d "$dir" --json status | sed -n 's/.*"worker_pid": \([0-9]*\).*/\1/p')
 expect 0 "worker is restarting" "$ctl" -d "$dir" restart

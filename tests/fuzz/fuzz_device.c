@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (in.left) {
 		unsigned int op = take(&in, 1) % 8;
-		int svc = (int)(take(&in, 1) & 1);
+		int svc = (int)(take(&in, 1) % FG_NSVC);
 
 		switch (op) {
 		case 0:		/* the guest half of the header */
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			scribble(&in, (uint8_t *)&g.rx[svc].ctrl->cons, 8);
 			break;
 		case 3: {	/* a well-formed message */
-			uint16_t type = (uint16_t)take(&in, 1) % 8;
+			uint16_t type = (uint16_t)take(&in, 1) % 9;
 			uint16_t flags = (uint16_t)take(&in, 1) % 3;
 			uint32_t len = take(&in, 2) % 2048;
 

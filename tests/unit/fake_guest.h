@@ -7,6 +7,7 @@
 #ifndef PVA_TEST_FAKE_GUEST_H
 #define PVA_TEST_FAKE_GUEST_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -20,6 +21,8 @@
 
 #define FG_NVEC		4
 #define FG_SHM_SIZE	(4u << 20)
+#define FG_RAM_SIZE	(8u << 20)	/* the guest's "RAM" file */
+#define FG_NSVC		3		/* control, echo, balloon */
 
 struct fake_guest {
 	struct host_config cfg;
@@ -28,8 +31,9 @@ struct fake_guest {
 	uint8_t *shm;
 	int shm_fd;
 	int host_ev[FG_NVEC];
-	/* the guest's ends of service 0 (control) and 1 (echo) */
-	struct pva_ring tx[2], rx[2];
+	int ram_fd;
+	/* the guest's ends of service 0 (control), 1 (echo), 2 (balloon) */
+	struct pva_ring tx[FG_NSVC], rx[FG_NSVC];
 };
 
 static inline struct pva_header *fg_hdr(struct fake_guest *g)
@@ -49,6 +53,14 @@ static inline int fg_init(struct fake_guest *g)
 	g->cfg.minor = PVA_VERSION_MINOR;
 	g->cfg.features = PVA_F_KNOWN;
 	g->cfg.log_level = 0;	/* quiet */
+	g->ram_fd = memfd_create("fake-guest-ram", MFD_CLOEXEC);
+	if (g->ram_fd < 0 || ftruncate(g->ram_fd, FG_RAM_SIZE) < 0)
+		return -1;
+	g->cfg.guest_ram = malloc(64);
+	if (!g->cfg.guest_ram)
+		return -1;
+	snprintf(g->cfg.guest_ram, 64, "/proc/self/fd/%d", g->ram_fd);
+	g->cfg.ram_layout = "flat";
 	g->shm_fd = memfd_create("fake-guest", MFD_CLOEXEC);
 	if (g->shm_fd < 0 || ftruncate(g->shm_fd, FG_SHM_SIZE) < 0)
 		return -1;
@@ -64,6 +76,7 @@ static inline int fg_init(struct fake_guest *g)
 	g->dev = device_new(&g->cfg, g->loop, g->shm_fd, g->host_ev, FG_NVEC);
 	if (!g->dev || device_add_service(g->dev, &control_service_ops) ||
 	    device_add_service(g->dev, &echo_service_ops) ||
+	    device_add_service(g->dev, &balloon_service_ops) ||
 	    device_start(g->dev))
 		return -1;
 	device_guest_up(g->dev, guest_ev, FG_NVEC, 1);
@@ -78,6 +91,8 @@ static inline void fg_fini(struct fake_guest *g)
 		close(g->host_ev[v]);
 	munmap(g->shm, FG_SHM_SIZE);
 	close(g->shm_fd);
+	close(g->ram_fd);
+	free(g->cfg.guest_ram);
 }
 
 /* Ask to negotiate as a guest speaking majors 1..@major_max. */
@@ -115,7 +130,7 @@ static inline int fg_negotiate(struct fake_guest *g)
 	ei = !!(pva_le64(fg_hdr(g)->host.ack_features) & PVA_F_EVENT_IDX);
 	d = (const struct pva_service_desc *)
 		(g->shm + pva_le32(fg_hdr(g)->host.svc_table_off));
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < FG_NSVC; i++) {
 		pva_ring_attach(&g->tx[i], g->shm + pva_le64(d[i].g2h_off),
 				pva_le32(d[i].g2h_size), ei);
 		pva_ring_attach(&g->rx[i], g->shm + pva_le64(d[i].h2g_off),

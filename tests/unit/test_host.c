@@ -16,7 +16,11 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "fake_guest.h"
+#include "guest_ram.h"
 #include "log.h"
 
 static uint8_t buf[PVA_MSG_MAX];
@@ -78,7 +82,7 @@ static void test_negotiate(void **state)
 
 	assert_int_equal(pva_le32(h->magic), PVA_MAGIC);
 	assert_int_equal(pva_le32(h->host_status), PVA_HOST_READY);
-	assert_int_equal(pva_le32(h->nr_services), 2);
+	assert_int_equal(pva_le32(h->nr_services), FG_NSVC);
 	assert_int_equal(fg_negotiate(g), 0);
 	assert_int_equal(pva_le16(h->ack_major), 1);
 	assert_int_equal(pva_le16(h->ack_minor), 0);
@@ -383,6 +387,7 @@ static void test_worker_restart(void **state)
 	assert_non_null(g->dev);
 	assert_int_equal(device_add_service(g->dev, &control_service_ops), 0);
 	assert_int_equal(device_add_service(g->dev, &echo_service_ops), 0);
+	assert_int_equal(device_add_service(g->dev, &balloon_service_ops), 0);
 	assert_int_equal(device_start(g->dev), 0);
 	for (int v = 0; v < FG_NVEC; v++)
 		guest_ev[v] = eventfd(0, EFD_CLOEXEC);
@@ -392,6 +397,190 @@ static void test_worker_restart(void **state)
 	assert_false(device_negotiated(g->dev));
 	assert_int_equal(fg_negotiate(g), 0);
 	assert_int_equal(pva_le32(g->tx[1].ctrl->prod), 0);
+}
+
+/* ---- the balloon service ---- */
+
+#define BSVC	2
+#define KIB	1024ull
+
+static uint64_t ram_allocated(struct fake_guest *g)
+{
+	struct stat st;
+
+	fstat(g->ram_fd, &st);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+static int64_t balloon_int(struct fake_guest *g, const char *key)
+{
+	struct json_object *o = json_object_new_object(), *s, *e, *b, *v;
+	const char *sub = strchr(key, '.');
+	int64_t n = -1;
+
+	device_status(g->dev, o);
+	json_object_object_get_ex(o, "services", &s);
+	e = json_object_array_get_idx(s, BSVC);
+	json_object_object_get_ex(e, "balloon", &b);
+	if (sub) {
+		char first[32];
+
+		snprintf(first, sizeof(first), "%.*s", (int)(sub - key), key);
+		json_object_object_get_ex(b, first, &b);
+		key = sub + 1;
+	}
+	if (json_object_object_get_ex(b, key, &v))
+		n = json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
+static void balloon_hello(struct fake_guest *g, uint32_t page_size,
+			  uint32_t want_status)
+{
+	struct pva_balloon_hello h = {
+		.features = pva_cpu64(PVA_BALLOON_F_KNOWN),
+		.page_size = pva_cpu32(page_size),
+	};
+	struct pva_balloon_config cfg;
+	struct pva_msg_hdr r;
+
+	assert_int_equal(fg_send(g, BSVC, PVA_BALLOON_HELLO, PVA_MSG_F_REQUEST,
+				 1, &h, sizeof(h)), 0);
+	assert_true(fg_recv(g, BSVC, &r, &cfg, sizeof(cfg)) >= 0);
+	assert_int_equal(pva_le32(r.status), want_status);
+}
+
+/* Send @n ranges; returns the answer's status, *res the result. */
+static uint32_t balloon_ranges(struct fake_guest *g, uint16_t type,
+			       const struct pva_balloon_range *r, uint32_t n,
+			       struct pva_balloon_result *res)
+{
+	struct pva_msg_hdr h;
+
+	memset(res, 0, sizeof(*res));
+	assert_int_equal(fg_send(g, BSVC, type, PVA_MSG_F_REQUEST, 9, r,
+				 n * (uint32_t)sizeof(*r)), 0);
+	assert_true(fg_recv(g, BSVC, &h, res, sizeof(*res)) >= 0);
+	return pva_le32(h.status);
+}
+
+static struct pva_balloon_range range(uint64_t gpa, uint64_t len)
+{
+	return (struct pva_balloon_range){ pva_cpu64(gpa), pva_cpu64(len) };
+}
+
+static void test_balloon(void **state)
+{
+	static struct pva_balloon_range many[PVA_BALLOON_MAX_RANGES + 1];
+	static uint8_t fill[FG_RAM_SIZE];
+	struct fake_guest *g = *state;
+	struct pva_balloon_result res;
+	struct pva_balloon_range r[3];
+	struct pva_balloon_status st = { .actual = pva_cpu64(64 * KIB) };
+	uint64_t before;
+
+	assert_int_equal(fg_negotiate(g), 0);
+	/* the guest has touched all its RAM */
+	memset(fill, 1, sizeof(fill));
+	assert_int_equal(pwrite(g->ram_fd, fill, sizeof(fill), 0), sizeof(fill));
+	before = ram_allocated(g);
+	assert_true(before >= FG_RAM_SIZE);
+
+	balloon_hello(g, 3000, PVA_S_EINVAL);	/* not a page size */
+	balloon_hello(g, 4096, PVA_S_OK);
+	assert_int_equal(balloon_int(g, "guest_driver"), 1);
+
+	/* inflate 64 KiB and 4 KiB: the host file shrinks by as much */
+	r[0] = range(1 << 20, 64 * KIB);
+	r[1] = range(3 << 20, 4 * KIB);
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_INFLATE, r, 2, &res), 0);
+	assert_int_equal(pva_le64(res.accepted), 68 * KIB);
+	assert_int_equal(pva_le64(res.refused), 0);
+	assert_int_equal(before - ram_allocated(g), 68 * KIB);
+	/* outside RAM, misaligned, empty, overflowing: refused */
+	r[0] = range(FG_RAM_SIZE, 4 * KIB);
+	r[1] = range(4096 + 512, 4 * KIB);
+	r[2] = range(UINT64_MAX - 4095, 8 * KIB);
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_INFLATE, r, 3, &res), 0);
+	assert_int_equal(pva_le64(res.accepted), 0);
+	assert_int_equal(pva_le64(res.refused), 16 * KIB);
+	assert_int_equal(before - ram_allocated(g), 68 * KIB);
+	/* deflate what the balloon holds; then again: not its own any more */
+	r[0] = range(1 << 20, 64 * KIB);
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_DEFLATE, r, 1, &res), 0);
+	assert_int_equal(pva_le64(res.accepted), 64 * KIB);
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_DEFLATE, r, 1, &res), 0);
+	assert_int_equal(pva_le64(res.refused), 64 * KIB);
+	/* a free page report is punched too */
+	r[0] = range(5 << 20, 128 * KIB);
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_REPORT, r, 1, &res), 0);
+	assert_int_equal(before - ram_allocated(g), 196 * KIB);
+	assert_int_equal(balloon_int(g, "host.reported"), 128 * KIB);
+	/* malformed: too many ranges, a partial range */
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_INFLATE, many,
+					PVA_BALLOON_MAX_RANGES + 1, &res),
+			 PVA_S_EINVAL);
+	assert_int_equal(fg_send(g, BSVC, PVA_BALLOON_INFLATE, PVA_MSG_F_REQUEST,
+				 3, r, 8), 0);
+	assert_int_equal(fg_recv(g, BSVC, &(struct pva_msg_hdr){ 0 }, &res,
+				 sizeof(res)), 0);
+	/* status events update what the host shows */
+	assert_int_equal(fg_send(g, BSVC, PVA_BALLOON_STATUS, 0, 0, &st,
+				 sizeof(st)), 0);
+	assert_int_equal(balloon_int(g, "actual"), 64 * KIB);
+	assert_int_equal(fg_send(g, BSVC, PVA_BALLOON_STATUS, 0, 0, &st, 5), 0);
+	assert_true(status_int(g, "balloon", "bad_msgs") >= 3);
+	assert_true(device_negotiated(g->dev));
+	/* a new hello forgets the ranges: a deflate is refused now */
+	balloon_hello(g, 4096, PVA_S_OK);
+	r[0] = range(3 << 20, 4 * KIB);
+	assert_int_equal(balloon_ranges(g, PVA_BALLOON_DEFLATE, r, 1, &res), 0);
+	assert_int_equal(pva_le64(res.refused), 4 * KIB);
+}
+
+static void test_ram_layouts(void **state)
+{
+	int fd = memfd_create("layout", MFD_CLOEXEC);
+	struct guest_ram *ram;
+	char path[64];
+	uint64_t off;
+
+	(void)state;
+	/* 3 GiB on q35: 2 GiB below 4 GiB, 1 GiB from 4 GiB (sparse file) */
+	assert_int_equal(ftruncate(fd, 3ll << 30), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ram = guest_ram_open(path, "q35");
+	assert_non_null(ram);
+	assert_int_equal(guest_ram_offset(ram, 0, 4096, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(guest_ram_offset(ram, (2ull << 30) - 4096, 4096, &off), 0);
+	assert_int_equal(guest_ram_offset(ram, 2ull << 30, 4096, &off), -ERANGE);
+	assert_int_equal(guest_ram_offset(ram, (2ull << 30) - 4096, 8192, &off),
+			 -ERANGE);	/* across the hole */
+	assert_int_equal(guest_ram_offset(ram, 4ull << 30, 4096, &off), 0);
+	assert_int_equal(off, 2ull << 30);
+	assert_int_equal(guest_ram_offset(ram, (5ull << 30) - 4096, 4096, &off), 0);
+	assert_int_equal(off, (3ull << 30) - 4096);
+	assert_int_equal(guest_ram_offset(ram, 5ull << 30, 4096, &off), -ERANGE);
+	guest_ram_close(ram);
+	/* 512 MiB on q35: all below 4 GiB */
+	assert_int_equal(ftruncate(fd, 512 << 20), 0);
+	ram = guest_ram_open(path, "q35");
+	assert_int_equal(guest_ram_offset(ram, (512 << 20) - 4096, 4096, &off), 0);
+	assert_int_equal(guest_ram_offset(ram, 512 << 20, 4096, &off), -ERANGE);
+	assert_int_equal(guest_ram_offset(ram, 4ull << 30, 4096, &off), -ERANGE);
+	guest_ram_close(ram);
+	/* aarch64 virt: RAM from 1 GiB */
+	ram = guest_ram_open(path, "virt");
+	assert_int_equal(guest_ram_offset(ram, 0, 4096, &off), -ERANGE);
+	assert_int_equal(guest_ram_offset(ram, 1ull << 30, 4096, &off), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(guest_ram_offset(ram, (1ull << 30) + (512 << 20), 1, &off),
+			 -ERANGE);
+	guest_ram_close(ram);
+	assert_null(guest_ram_open("/nonexistent", "q35"));
+	close(fd);
 }
 
 int main(void)
@@ -409,6 +598,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_reports_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_worker_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_balloon, setup, teardown),
+		cmocka_unit_test(test_ram_layouts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
