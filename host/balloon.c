@@ -170,12 +170,15 @@ static int balloon_ranges(struct service *svc, const struct pva_msg_hdr *hdr,
 	uint64_t accepted = 0, refused = 0;
 	uint32_t n = len / sizeof(struct pva_balloon_range);
 
-	if (!service_can_send(svc, sizeof(res)))
+	bool req = pva_le16(hdr->flags) & PVA_MSG_F_REQUEST;
+
+	if (req && !service_can_send(svc, sizeof(res)))
 		return SERVICE_RETRY;
 	if (len % sizeof(struct pva_balloon_range) ||
 	    n > PVA_BALLOON_MAX_RANGES) {
 		svc->stats.bad_msgs++;
-		service_reply(svc, hdr, PVA_S_EINVAL, NULL, 0);
+		if (req)
+			service_reply(svc, hdr, PVA_S_EINVAL, NULL, 0);
 		return 0;
 	}
 	balloon_open_ram(b);
@@ -197,7 +200,8 @@ static int balloon_ranges(struct service *svc, const struct pva_msg_hdr *hdr,
 			 refused, type);
 	res.accepted = pva_cpu64(accepted);
 	res.refused = pva_cpu64(refused);
-	service_reply(svc, hdr, PVA_S_OK, &res, sizeof(res));
+	if (req)
+		service_reply(svc, hdr, PVA_S_OK, &res, sizeof(res));
 	return 0;
 }
 
@@ -297,8 +301,9 @@ static int balloon_rx(struct service *svc, const struct pva_msg_hdr *hdr,
 		if (req)
 			return balloon_hello(svc, hdr, payload, len);
 		break;
+	case PVA_BALLOON_DEFLATE:	/* a request or an event */
+		return balloon_ranges(svc, hdr, payload, len);
 	case PVA_BALLOON_INFLATE:
-	case PVA_BALLOON_DEFLATE:
 	case PVA_BALLOON_REPORT:
 		if (req)
 			return balloon_ranges(svc, hdr, payload, len);

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -104,8 +105,32 @@ class Host:
                               capture_output=True, text=True, timeout=timeout)
 
     def status(self):
-        r = self.ctl("--json", "status", timeout=10)
-        return json.loads(r.stdout) if r.returncode == 0 else None
+        """pva-host's status, straight from its control socket."""
+        return self.request({"cmd": "status"})
+
+    def request(self, req):
+        """One control-socket request (no pva-hostctl process in the way,
+        for timing); the answer, or None."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        try:
+            s.connect(os.path.join(self.rundir, "ctl.sock"))
+            s.sendall(json.dumps(req).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            return None
+        finally:
+            s.close()
+        try:
+            st = json.loads(data)
+        except ValueError:
+            return None
+        return st if st.get("ok") else None
 
     def worker_pid(self):
         st = self.status()
@@ -159,6 +184,7 @@ class Run:
         self.results = {}
         self.boots = 0
         self.ram_marks = {}
+        self.monitor_path = os.path.join(self.tmp, "monitor.sock")
         self.ram_file = f"/dev/shm/pva-vm-{os.getpid()}-{self.arch}.ram"
         self.expected = []
         self.log_lines = []
@@ -264,6 +290,8 @@ poweroff -f
                 "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
         if self.suite_directive("boots", "1") == "1":
             cmd.append("-no-reboot")
+        if self.args.monitor:
+            cmd += ["-monitor", f"unix:{self.monitor_path},server=on,wait=off"]
         return cmd + self.args.qemu_extra + self.args.qemu_arg
 
     def suite_directive(self, name, default=""):
@@ -330,6 +358,8 @@ poweroff -f
                 return 0 if ok else 1
             if words[0].startswith("ram-"):
                 return self.ram_action(words)
+            if words[0] == "bench-balloon":
+                return self.bench_balloon(*words[1:])
             if words[0] == "status-min":
                 val = json_path(self.host.status(), words[1])
                 self.note(f"status {words[1]} = {val!r}, want >= {words[2]}")
@@ -366,6 +396,55 @@ poweroff -f
         if words[0] == "ram-growth-max":
             return 0 if delta <= mib else 1
         return 2
+
+    def hmp(self, command):
+        """One QEMU monitor command; its output."""
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(self.monitor_path)
+        out = b""
+        while b"(qemu)" not in out:
+            out += s.recv(4096)
+        s.sendall(command.encode() + b"\n")
+        out = b""
+        while out.count(b"(qemu)") < 1:
+            out += s.recv(4096)
+        s.close()
+        return out.decode(errors="replace")
+
+    def balloon_actual(self, transport):
+        """Bytes in the balloon now, as the host sees it."""
+        if transport == "pva":
+            st = self.host.request({"cmd": "balloon-status"})
+            return st["actual"]
+        m = re.search(r"actual=(\d+)", self.hmp("info balloon"))
+        # QEMU reports the guest's memory, not the balloon's size
+        return (self.args.mem - int(m.group(1))) << 20
+
+    def bench_balloon(self, label, transport, mib):
+        """Take the balloon (pva or virtio) to MIB MiB, timed on the host,
+        and measure what the RAM file gave back; one line of results."""
+        mib, want = int(mib), int(mib) << 20
+        before, start = self.ram_allocated(), self.balloon_actual(transport)
+        t0 = time.time()
+        if transport == "pva":
+            self.host.request({"cmd": "balloon-set", "size": want})
+        else:
+            self.hmp(f"balloon {self.args.mem - mib}")
+        while self.balloon_actual(transport) != want:
+            if time.time() - t0 > 180:
+                self.note(f"bench-balloon {label} {transport}: timed out")
+                return 1
+            time.sleep(0.002)
+        secs = time.time() - t0
+        returned = (before - self.ram_allocated()) / (1 << 20)
+        line = (f"BENCH-BALLOON {label} {transport} moved_mib={abs(want - start) >> 20} "
+                f"seconds={secs:.3f} returned_mib={returned:.1f}")
+        self.note(line)
+        print(line, flush=True)
+        with open(os.path.join(self.out, "balloon-bench.txt"), "a") as f:
+            f.write(line + "\n")
+        return 0
 
     def note(self, text):
         with open(os.path.join(self.out, "harness.log"), "a") as f:
@@ -507,6 +586,8 @@ def main():
     p.add_argument("--append", default="")
     p.add_argument("--show-host", action="store_true",
                    help="print host actions and their output (demo)")
+    p.add_argument("--monitor", action="store_true",
+                   help="a QEMU monitor for host actions (benchmarks)")
     p.add_argument("--show-console", action="store_true",
                    help="print the guest console (demo)")
     p.add_argument("--qemu-extra", nargs="*", default=[])

@@ -38,7 +38,8 @@ static bool deflate_on_oom = true;
 module_param(deflate_on_oom, bool, 0444);
 MODULE_PARM_DESC(deflate_on_oom, "Give memory back when the guest runs out (default on)");
 
-#define PVA_BALLOON_BATCH	PVA_BALLOON_MAX_RANGES	/* pages per message */
+/* Pages per message: contiguous pages share a range, at most 256 ranges. */
+#define PVA_BALLOON_BATCH	1024
 #define PVA_BALLOON_RETRY	(HZ / 2)	/* after a failed allocation */
 #define PVA_BALLOON_TIMEOUT	(5 * HZ)	/* for the host's answers */
 #define PFNS_PER_CHUNK		(PAGE_SIZE * BITS_PER_BYTE)
@@ -55,6 +56,8 @@ struct pva_balloon {
 	 * page-sized chunks), so they can be listed to a restarted host.
 	 */
 	struct xarray pfns;
+	unsigned long last_index;	/* one-entry cache of pfns lookups */
+	unsigned long *last_chunk;
 	unsigned long nr_pages;
 	u64 oom_deflated;		/* bytes */
 	bool stalled;			/* allocation failed at the target */
@@ -81,10 +84,23 @@ struct pva_balloon {
 
 /* ---- the pfn set ---- */
 
+/* The chunk of @pfn's bit, or NULL; pages come in runs, so cache it. */
+static unsigned long *pva_balloon_chunk(struct pva_balloon *b,
+					unsigned long pfn)
+{
+	unsigned long index = pfn / PFNS_PER_CHUNK;
+
+	if (b->last_chunk && b->last_index == index)
+		return b->last_chunk;
+	b->last_chunk = xa_load(&b->pfns, index);
+	b->last_index = index;
+	return b->last_chunk;
+}
+
 static int pva_balloon_pfn_set(struct pva_balloon *b, unsigned long pfn,
 			       gfp_t gfp)
 {
-	unsigned long *chunk = xa_load(&b->pfns, pfn / PFNS_PER_CHUNK);
+	unsigned long *chunk = pva_balloon_chunk(b, pfn);
 
 	if (!chunk) {
 		void *old;
@@ -97,6 +113,8 @@ static int pva_balloon_pfn_set(struct pva_balloon *b, unsigned long pfn,
 			free_page((unsigned long)chunk);
 			return xa_err(old);
 		}
+		b->last_chunk = chunk;
+		b->last_index = pfn / PFNS_PER_CHUNK;
 	}
 	__set_bit(pfn % PFNS_PER_CHUNK, chunk);
 	return 0;
@@ -104,7 +122,7 @@ static int pva_balloon_pfn_set(struct pva_balloon *b, unsigned long pfn,
 
 static void pva_balloon_pfn_clear(struct pva_balloon *b, unsigned long pfn)
 {
-	unsigned long *chunk = xa_load(&b->pfns, pfn / PFNS_PER_CHUNK);
+	unsigned long *chunk = pva_balloon_chunk(b, pfn);
 
 	if (chunk)
 		__clear_bit(pfn % PFNS_PER_CHUNK, chunk);
@@ -239,18 +257,26 @@ static unsigned long pva_balloon_target_pages(struct pva_balloon *b)
 	return target >> PAGE_SHIFT;
 }
 
-/* Up to @n pages into the balloon; how many went in. */
-static unsigned int pva_balloon_fill(struct pva_balloon *b, unsigned int n)
+/*
+ * Up to @n pages into the balloon (one message); how many went in.
+ * *@failed: the guest had no page to give.
+ */
+static unsigned int pva_balloon_fill(struct pva_balloon *b, unsigned int n,
+				     bool *failed)
 {
 	unsigned int i, nr = 0;
 
-	for (i = 0; i < n; i++) {
+	*failed = false;
+	for (i = 0; i < n && nr < PVA_BALLOON_MAX_RANGES; i++) {
 		struct page *page = balloon_page_alloc();
 
-		if (!page)
+		if (!page) {
+			*failed = true;
 			break;
+		}
 		if (pva_balloon_pfn_set(b, page_to_pfn(page), GFP_KERNEL)) {
 			__free_page(page);
+			*failed = true;
 			break;
 		}
 		pva_balloon_enqueue(&b->b_dev_info, page);
@@ -273,7 +299,7 @@ static unsigned int pva_balloon_leak(struct pva_balloon *b, unsigned int n)
 	LIST_HEAD(pages);
 
 	n = min_t(unsigned int, n, PVA_BALLOON_BATCH);
-	while (got < n) {
+	while (got < n && nr < PVA_BALLOON_MAX_RANGES) {
 		page = pva_balloon_dequeue(&b->b_dev_info);
 		if (!page)
 			break;	/* the rest is isolated for migration */
@@ -283,7 +309,14 @@ static unsigned int pva_balloon_leak(struct pva_balloon *b, unsigned int n)
 		pva_balloon_add_range(b->ranges, &nr, page_to_phys(page),
 				      PAGE_SIZE);
 	}
-	pva_balloon_tell(b, PVA_BALLOON_DEFLATE, b->ranges, nr);
+	/*
+	 * The host does nothing to the memory of a deflated page, and every
+	 * inflate was answered before its pages could get here: an event is
+	 * enough, unless the ring is full.
+	 */
+	if (nr && pva_send(b->client, PVA_BALLOON_DEFLATE, 0, 0, 0, b->ranges,
+			   nr * sizeof(*b->ranges)))
+		pva_balloon_tell(b, PVA_BALLOON_DEFLATE, b->ranges, nr);
 	list_for_each_entry_safe(page, next, &pages, lru) {
 		list_del(&page->lru);
 		put_page(page);	/* the balloon's reference */
@@ -305,7 +338,7 @@ static void pva_balloon_resync(struct pva_balloon *b)
 
 			pva_balloon_add_range(b->ranges, &nr, PFN_PHYS(pfn),
 					      PAGE_SIZE);
-			if (nr == PVA_BALLOON_BATCH) {
+			if (nr == PVA_BALLOON_MAX_RANGES) {
 				pva_balloon_tell(b, PVA_BALLOON_INFLATE,
 						 b->ranges, nr);
 				nr = 0;
@@ -355,11 +388,33 @@ static int pva_balloon_hello(struct pva_balloon *b)
 	return 0;
 }
 
+/* One batch towards the target (b->lock held); true if more is to do. */
+static bool pva_balloon_step(struct pva_balloon *b)
+{
+	unsigned long target = pva_balloon_target_pages(b);
+	bool failed;
+
+	if (b->nr_pages < target && !READ_ONCE(b->oom_clamped)) {
+		pva_balloon_fill(b, min_t(unsigned long, target - b->nr_pages,
+					  PVA_BALLOON_BATCH), &failed);
+		b->stalled = failed;
+		if (failed)
+			schedule_delayed_work(&b->retry_work, PVA_BALLOON_RETRY);
+		return !failed && b->nr_pages < target;
+	}
+	b->stalled = false;
+	if (b->nr_pages > target) {
+		pva_balloon_leak(b, b->nr_pages - target);
+		return b->nr_pages > target;
+	}
+	return false;
+}
+
 static void pva_balloon_func(struct work_struct *work)
 {
 	struct pva_balloon *b = container_of(work, struct pva_balloon, work);
-	unsigned long target, done;
 	bool again = false;
+	int batches;
 
 	mutex_lock(&b->lock);
 	if (!READ_ONCE(b->up))
@@ -374,28 +429,25 @@ static void pva_balloon_func(struct work_struct *work)
 		}
 		WRITE_ONCE(b->need_hello, false);
 	}
-	target = pva_balloon_target_pages(b);
-	if (b->nr_pages < target && !READ_ONCE(b->oom_clamped)) {
-		unsigned int want = min_t(unsigned long, target - b->nr_pages,
-					  PVA_BALLOON_BATCH);
-
-		done = pva_balloon_fill(b, want);
-		b->stalled = done < want;
-		again = !b->stalled && b->nr_pages < target;
-		if (b->stalled)
-			schedule_delayed_work(&b->retry_work, PVA_BALLOON_RETRY);
-	} else if (b->nr_pages > target) {
-		pva_balloon_leak(b, b->nr_pages - target);
-		b->stalled = false;
-		again = b->nr_pages > target;
-	} else {
-		b->stalled = false;
+	again = true;
+	/*
+	 * Several batches per run, dropping the lock in between so that
+	 * the OOM notifier and compaction get their turn.
+	 */
+	for (batches = 0; again && batches < 32 && READ_ONCE(b->up); batches++) {
+		again = pva_balloon_step(b);
+		if (batches % 8 == 7) {
+			pva_balloon_send_status(b);
+			mutex_unlock(&b->lock);
+			cond_resched();
+			mutex_lock(&b->lock);
+		}
 	}
 	pva_balloon_send_status(b);
 out:
 	mutex_unlock(&b->lock);
-	if (again)
-		queue_work(system_freezable_wq, &b->work);	/* next batch */
+	if (again && READ_ONCE(b->up))
+		queue_work(system_freezable_wq, &b->work);	/* more */
 }
 
 static void pva_balloon_retry_func(struct work_struct *work)
@@ -542,7 +594,8 @@ static int pva_balloon_probe(struct auxiliary_device *adev,
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
-	b->ranges = kcalloc(PVA_BALLOON_BATCH, sizeof(*b->ranges), GFP_KERNEL);
+	b->ranges = kcalloc(PVA_BALLOON_MAX_RANGES, sizeof(*b->ranges),
+			    GFP_KERNEL);
 	b->pr_ranges = kcalloc(PAGE_REPORTING_CAPACITY, sizeof(*b->pr_ranges),
 			       GFP_KERNEL);
 	if (!b->ranges || !b->pr_ranges) {
