@@ -163,6 +163,7 @@ demo: setup
 bench: host
 	$(MAKE) guest modules ARCH=$(HOST_ARCH)
 	bench/run.sh
+	bench/run-balloon.sh
 
 fuzz: fuzzers
 	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
