@@ -5,38 +5,15 @@
 # inflated. Run by vmtest.py (the guest's RAM is a file pva-host can punch).
 . /tests/lib.sh
 
-MIB=1048576
-B=services[balloon].balloon
 
 mem_total_mib() { echo $(($(awk '/^MemTotal/ { print $2 }' /proc/meminfo) / 1024)); }
 mem_avail_mib() { echo $(($(awk '/^MemAvailable/ { print $2 }' /proc/meminfo) / 1024)); }
-
-# wait_actual MIB [SECONDS]: the host sees the balloon at MIB MiB
-wait_actual() {
-	_i=0
-	while [ $_i -lt $((${2:-90} * 2)) ]; do
-		hostcmd status-cmp $B.actual eq $(($1 * MIB)) && return 0
-		sleep 0.5
-		_i=$((_i + 1))
-	done
-	die "the balloon did not reach $1 MiB"
-}
 
 # near A B PERCENT: A within PERCENT % of B
 near() {
 	d=$(($1 - $2))
 	[ $d -lt 0 ] && d=$((-d))
 	[ $((d * 100)) -le $(($2 * $3)) ]
-}
-
-load_balloon() {
-	insmod /modules/pva_balloon.ko "$@" || die "insmod pva_balloon $* failed"
-	i=0
-	until hostcmd status-cmp $B.guest_driver eq true; do
-		i=$((i + 1))
-		[ $i -lt 40 ] || die "the host never heard from the guest driver"
-		sleep 0.25
-	done
 }
 
 t_load() {

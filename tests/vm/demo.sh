@@ -26,6 +26,23 @@ t_demo() {
 	echo "--- host: the worker is killed; the guest carries on"
 	pva-test host-restart kill-worker
 	hostcmd hostctl status || die "status failed"
+
+	echo "--- guest: loading pva_balloon; touching free memory"
+	load_balloon reporting=0
+	pva-test hog $(($(awk '/^MemAvailable/ { print int($2 / 1024) }' /proc/meminfo) - 48))
+	free -m
+	echo "--- host: pva-hostctl balloon set 256M"
+	hostcmd hostctl balloon set 256M || die "balloon set failed"
+	wait_actual 256
+	hostcmd hostctl balloon stats --interval 1 >/dev/null
+	hostcmd hostctl balloon status || die "balloon status failed"
+	echo "--- guest: 256 MiB less"
+	free -m
+	echo "--- host: pva-hostctl balloon set 0"
+	hostcmd hostctl balloon set 0 || die "balloon set failed"
+	wait_actual 0
+	hostcmd hostctl balloon status || die "balloon status failed"
+	free -m
 }
 
 PVA_LIVE=1 t_run demo t_demo

@@ -98,3 +98,30 @@ dump_dmesg() {
 	dmesg
 	echo PVA-DMESG-END
 }
+
+# ---- the balloon ----
+
+MIB=1048576
+B=services[balloon].balloon
+
+# wait_actual MIB [SECONDS]: the host sees the balloon at MIB MiB
+wait_actual() {
+	_i=0
+	while [ $_i -lt $((${2:-90} * 2)) ]; do
+		hostcmd status-cmp $B.actual eq $(($1 * MIB)) && return 0
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	die "the balloon did not reach $1 MiB"
+}
+
+# load_balloon [PARAM=VALUE]...: insmod pva_balloon, wait for the host
+load_balloon() {
+	insmod /modules/pva_balloon.ko "$@" || die "insmod pva_balloon $* failed"
+	_i=0
+	until hostcmd status-cmp $B.guest_driver eq true; do
+		_i=$((_i + 1))
+		[ $_i -lt 40 ] || die "the host never heard from the guest driver"
+		sleep 0.25
+	done
+}

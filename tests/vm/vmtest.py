@@ -313,8 +313,8 @@ poweroff -f
 
     def host_action(self, cmd):
         words = cmd.split()
-        if self.args.show_host:
-            print(f"host> {cmd}", flush=True)
+        if self.args.show_host and words[0] == "hostctl":
+            print(f"host> pva-hostctl {' '.join(words[1:])}", flush=True)
         try:
             if words[0] == "boot":
                 # which boot this is; 0 = one more than the suite wants
@@ -487,7 +487,8 @@ poweroff -f
                     console.write(line + "\n")
                     console.flush()
                     if self.args.show_console and not in_dmesg and \
-                            "PVA-DMESG-BEGIN" not in line:
+                            "PVA-DMESG-BEGIN" not in line and \
+                            "PVA-HOST" not in line:
                         print(f"guest| {line}", flush=True)
                     if "PVA-BOOTED" in line:
                         booted = True
