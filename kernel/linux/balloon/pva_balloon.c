@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/auxiliary_bus.h>
+#include <linux/delay.h>
 #include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -665,20 +666,30 @@ static void pva_balloon_remove(struct auxiliary_device *adev)
 		page_reporting_unregister(&b->pr_dev_info);
 	if (b->features & PVA_BALLOON_F_OOM)
 		unregister_oom_notifier(&b->oom_nb);
-	/* no more config events; then no more work */
+	/*
+	 * No more callbacks; then no more work: with up false the balloon
+	 * work neither requeues itself nor schedules a retry.
+	 */
 	pva_client_disable(b->client);
+	WRITE_ONCE(b->up, false);
 	WRITE_ONCE(b->stats_interval_ms, 0);
 	cancel_delayed_work_sync(&b->retry_work);
 	cancel_work_sync(&b->work);
 	cancel_delayed_work_sync(&b->stats_work);
 
-	/* give everything back, telling the host while it listens */
+	/*
+	 * Give everything back, telling the host while it listens. Pages
+	 * isolated by compaction come back to the list when their migration
+	 * fails to take our lock, so wait for them: none may outlive us.
+	 */
 	mutex_lock(&b->lock);
-	while (b->nr_pages && pva_balloon_leak(b, b->nr_pages))
-		;
-	if (b->nr_pages)
-		dev_err(b->dev, "%lu pages still isolated, leaked\n",
-			b->nr_pages);
+	while (b->nr_pages) {
+		if (pva_balloon_leak(b, b->nr_pages))
+			continue;
+		mutex_unlock(&b->lock);
+		msleep(20);
+		mutex_lock(&b->lock);
+	}
 	pva_balloon_send_status(b);
 	mutex_unlock(&b->lock);
 	pva_balloon_pfns_free(b);
