@@ -198,7 +198,19 @@ PVA_STATIC_ASSERT(sizeof(struct pva_msg_hdr) == 24, "message header size");
 #define PVA_S_EBADF		20
 #define PVA_S_ERANGE		21
 #define PVA_S_ENODATA		22
-#define PVA_S_MAX		22
+#define PVA_S_EACCES		23
+#define PVA_S_EMLINK		24
+#define PVA_S_EFBIG		25
+#define PVA_S_ETXTBSY		26
+#define PVA_S_EOVERFLOW		27
+#define PVA_S_EDQUOT		28
+#define PVA_S_EDEADLK		29
+#define PVA_S_ENOLCK		30
+#define PVA_S_ENXIO		31
+#define PVA_S_EMFILE		32
+#define PVA_S_EINTR		33
+#define PVA_S_ENOTTY		34
+#define PVA_S_MAX		34
 
 /* ---- control service (type PVA_SVC_CONTROL, always id 0, name "control") */
 
@@ -329,5 +341,7 @@ PVA_STATIC_ASSERT(sizeof(struct pva_balloon_range) == 16, "range size");
 PVA_STATIC_ASSERT(sizeof(struct pva_balloon_result) == 16, "result size");
 PVA_STATIC_ASSERT(sizeof(struct pva_balloon_status) == 24, "status size");
 PVA_STATIC_ASSERT(sizeof(struct pva_balloon_stats) == 136, "stats size");
+
+#include "pva_sf.h"
 
 #endif /* PVA_PROTOCOL_H */
