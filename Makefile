@@ -54,12 +54,15 @@ HOST_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 GUEST_CFLAGS := $(CFLAGS_COMMON) -Ikernel/linux/include -static
 
 HOST_COMMON := log loop fdpass size config
+# the shared-folder service: host/sf*.c
+HOST_SF := $(patsubst host/%.c,%,$(wildcard host/sf*.c))
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
-	keeper worker device ctl control echo testsvc balloon guest_ram main))
+	keeper worker device ctl control echo testsvc balloon guest_ram \
+	$(HOST_SF) main))
 PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
 
-GUEST_PROGS := $(GUEST_OUT)/pva-test
+GUEST_PROGS := $(patsubst tests/guest/%.c,$(GUEST_OUT)/%,$(wildcard tests/guest/*.c))
 
 # Sanitizer builds: pva-host for the VM tests, unit tests, fuzzers (clang).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -67,7 +70,7 @@ ASAN_OUT := $(B)/host-asan
 PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF)))
 
 .PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
