@@ -117,11 +117,13 @@ void pva_svc_tx_commit(struct pva_svc *svc, u32 rec, u32 len)
 	pva_svc_tx_commit_batch(svc, rec, 1, len);
 }
 
-int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
-		 const void *payload, bool wait)
+/* Send a message whose payload is gathered from @iov (@niov pieces). */
+static int pva_svc_sendv(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
+			 const struct kvec *iov, unsigned int niov, bool wait)
 {
 	u32 len = le32_to_cpu(hdr->len);
-	u32 rec = pva_msg_record_size(len);
+	u32 rec = pva_msg_record_size(len), pos;
+	unsigned int i;
 	int ret;
 
 	if (len > svc->tx.max_payload)
@@ -130,11 +132,23 @@ int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
 	if (ret)
 		return ret;
 	pva_ring_copy_in(&svc->tx, svc->tx.local, hdr, sizeof(*hdr));
-	if (len)
-		pva_ring_copy_in(&svc->tx, svc->tx.local + sizeof(*hdr),
-				 payload, len);
+	pos = svc->tx.local + sizeof(*hdr);
+	for (i = 0; i < niov; i++) {
+		pva_ring_copy_in(&svc->tx, pos, iov[i].iov_base, iov[i].iov_len);
+		pos += iov[i].iov_len;
+	}
 	pva_svc_tx_commit(svc, rec, len);
 	return 0;
+}
+
+int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
+		 const void *payload, bool wait)
+{
+	struct kvec iov = {
+		.iov_base = (void *)payload, .iov_len = le32_to_cpu(hdr->len),
+	};
+
+	return pva_svc_sendv(svc, hdr, &iov, 1, wait);
 }
 
 /* ---- consuming ---- */
@@ -207,9 +221,12 @@ void pva_svc_rx_abort(struct pva_svc *svc)
 	mutex_unlock(&svc->rx_lock);
 }
 
-/* A response for a pending pva_call(): hand it over. */
+/*
+ * A response for a pending pva_call(): copy its payload straight from the
+ * ring into the caller's buffer (rx_lock is held) and wake the caller.
+ */
 static void pva_svc_complete(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
-			     const void *payload, u32 len)
+			     u32 len)
 {
 	u32 id = le32_to_cpu(hdr->req_id);
 	struct pva_call_slot *slot;
@@ -220,7 +237,8 @@ static void pva_svc_complete(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
 			continue;
 		slot->resp_len = min(len, slot->resp_max);
 		if (slot->resp_len)
-			memcpy(slot->resp, payload, slot->resp_len);
+			pva_ring_cons_read(&svc->rx, 0, slot->resp,
+					   slot->resp_len);
 		slot->status = pva_status_to_errno(le32_to_cpu(hdr->status));
 		slot->done = true;
 		list_del_init(&slot->node);
@@ -249,10 +267,10 @@ void pva_svc_rx_work(struct work_struct *work)
 		if (pva_svc_rx_begin(svc, &hdr, false))
 			break;
 		len = le32_to_cpu(hdr.len);
-		pva_ring_cons_read(&svc->rx, 0, buf, len);
 		if (le16_to_cpu(hdr.flags) & PVA_MSG_F_RESPONSE) {
-			pva_svc_complete(svc, &hdr, buf, len);
+			pva_svc_complete(svc, &hdr, len);
 		} else {
+			pva_ring_cons_read(&svc->rx, 0, buf, len);
 			mutex_lock(&c->cb_lock);
 			ret = c->ops ? c->ops->rx(c, &hdr, buf, len) : -EAGAIN;
 			mutex_unlock(&c->cb_lock);
@@ -355,16 +373,34 @@ PVA_EXPORT_SYMBOL(pva_reply);
 int pva_call(struct pva_client *c, u16 type, const void *req, u32 req_len,
 	     void *resp, u32 resp_max, u32 *resp_len, unsigned long timeout)
 {
+	struct kvec iov = { .iov_base = (void *)req, .iov_len = req_len };
+
+	return pva_callv(c, type, &iov, 1, resp, resp_max, resp_len, timeout);
+}
+PVA_EXPORT_SYMBOL(pva_call);
+
+int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
+	      unsigned int niov, void *resp, u32 resp_max, u32 *resp_len,
+	      unsigned long timeout)
+{
 	struct pva_svc *svc = pva_client_get_svc(c);
 	struct pva_call_slot slot = {
 		.type = type, .resp = resp, .resp_max = resp_max,
 	};
 	struct pva_msg_hdr hdr;
+	size_t req_len = 0;
+	unsigned int i;
 	long left;
 	int ret;
 
 	if (!svc)
 		return -ENOTCONN;
+	for (i = 0; i < niov; i++)
+		req_len += iov[i].iov_len;
+	if (req_len > svc->tx.max_payload) {
+		kref_put(&svc->ref, pva_svc_release);
+		return -EMSGSIZE;
+	}
 	spin_lock(&svc->calls_lock);
 	do {
 		slot.req_id = ++svc->next_req_id;
@@ -374,7 +410,7 @@ int pva_call(struct pva_client *c, u16 type, const void *req, u32 req_len,
 
 	pva_fill_hdr(&hdr, svc, type, PVA_MSG_F_REQUEST, slot.req_id, 0,
 		     req_len);
-	ret = pva_svc_send(svc, &hdr, req, true);
+	ret = pva_svc_sendv(svc, &hdr, iov, niov, true);
 	if (!ret) {
 		left = wait_event_interruptible_timeout(svc->wq,
 							READ_ONCE(slot.done),
@@ -396,4 +432,4 @@ int pva_call(struct pva_client *c, u16 type, const void *req, u32 req_len,
 	kref_put(&svc->ref, pva_svc_release);
 	return ret;
 }
-PVA_EXPORT_SYMBOL(pva_call);
+PVA_EXPORT_SYMBOL(pva_callv);

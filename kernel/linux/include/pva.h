@@ -15,6 +15,7 @@
 
 #include <linux/auxiliary_bus.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 
 #include "pva_protocol.h"
 
@@ -65,6 +66,10 @@ int pva_reply(struct pva_client *c, const struct pva_msg_hdr *req,
  */
 int pva_call(struct pva_client *c, u16 type, const void *req, u32 req_len,
 	     void *resp, u32 resp_max, u32 *resp_len, unsigned long timeout);
+/* pva_call() with the request gathered from @niov pieces. */
+int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
+	      unsigned int niov, void *resp, u32 resp_max, u32 *resp_len,
+	      unsigned long timeout);
 
 /* PVA_S_* to -errno. */
 int pva_status_to_errno(u32 status);
