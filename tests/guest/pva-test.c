@@ -5,7 +5,7 @@
  * 0 pass, 1 fail, 2 usage.
  *
  * Host actions (kill the worker, corrupt memory...) are asked of the test
- * harness over the console: "PVA-HOST: <command>" out, "PVA-HOST-DONE <rc>"
+ * harness over the console: "PVA-HOST: <command> PVA-LEN <n>" out, "PVA-HOST-DONE <rc>"
  * back on stdin.
  */
 #include <errno.h>
@@ -66,14 +66,19 @@ static int host_cmd(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	fprintf(tty, "PVA-HOST: %s\n", cmd);
-	fflush(tty);
-	while (fgets(line, sizeof(line), tty)) {
-		char *p = strstr(line, "PVA-HOST-DONE ");
+	/* the length lets the harness see a line kernel messages cut into */
+	for (int try = 0; try < 5; try++) {
+		fprintf(tty, "PVA-HOST: %s PVA-LEN %zu\n", cmd, strlen(cmd));
+		fflush(tty);
+		while (fgets(line, sizeof(line), tty)) {
+			char *p = strstr(line, "PVA-HOST-DONE ");
 
-		if (p && sscanf(p + 14, "%d", &rc) == 1) {
-			fclose(tty);
-			return rc;
+			if (strstr(line, "PVA-HOST-RETRY"))
+				break;
+			if (p && sscanf(p + 14, "%d", &rc) == 1) {
+				fclose(tty);
+				return rc;
+			}
 		}
 	}
 	fail("no answer from the harness to '%s'", cmd);

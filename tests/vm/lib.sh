@@ -4,13 +4,23 @@
 # Ask the harness to act on the host; returns its exit code.
 # The console is used directly: a test's own output goes to a log file.
 hostcmd() {
-	echo "PVA-HOST: $*" > /dev/console
-	read -r _answer < /dev/console
-	_rc=${_answer##*PVA-HOST-DONE }
-	case "$_rc" in
-	''|*[!0-9]*) return 99 ;;
-	esac
-	return "$_rc"
+	# The length lets the harness see a line that kernel messages cut
+	# into; it then answers PVA-HOST-RETRY and nothing was done.
+	_cmd="$*"
+	_try=0
+	while [ $_try -lt 5 ]; do
+		echo "PVA-HOST: $_cmd PVA-LEN ${#_cmd}" > /dev/console
+		read -r _answer < /dev/console
+		case "$_answer" in
+		*PVA-HOST-RETRY*) _try=$((_try + 1)); continue ;;
+		esac
+		_rc=${_answer##*PVA-HOST-DONE }
+		case "$_rc" in
+		''|*[!0-9]*) return 99 ;;
+		esac
+		return "$_rc"
+	done
+	return 99
 }
 
 # t_run NAME FUNCTION: run one test and report it. Output is kept in

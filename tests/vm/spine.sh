@@ -258,7 +258,8 @@ t_chaos() {
 	bg=$!
 	i=1
 	while [ $i -le 300 ]; do
-		hostcmd hostctl debug corrupt random $i || die "corrupt random $i failed"
+		hostcmd hostctl debug corrupt random $i ||
+			{ kill $bg; die "corrupt random $i failed"; }
 		i=$((i + 1))
 	done
 	kill $bg

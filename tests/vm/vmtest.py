@@ -6,8 +6,9 @@ run a guest test suite, answer its host-side requests, and judge the result.
 The guest is the Debian kernel with a busybox initramfs holding pva's
 modules and guest test programs. The suite (a shell script) reports
 "PVA-RESULT: <name> PASS|FAIL|SKIP" lines and asks for host-side actions
-with "PVA-HOST: <command>", answered with "PVA-HOST-DONE <rc>" on the
-console. The run fails on any failed test, a missing result, a timeout, a
+with "PVA-HOST: <command> PVA-LEN <bytes>", answered with
+"PVA-HOST-DONE <rc>" (or "PVA-HOST-RETRY" when kernel messages cut into the
+line) on the console. The run fails on any failed test, a missing result, a timeout, a
 kernel warning/oops in the guest log, or a pva-host crash.
 """
 import argparse
@@ -311,6 +312,15 @@ poweroff -f
 
     # ---- host-side actions the guest asks for ----
 
+    def host_request(self, line):
+        """One "PVA-HOST: <cmd> PVA-LEN <n>" line -> the answer line. A line
+        kernel messages cut into has the wrong length: not run, retried."""
+        m = re.search(r"PVA-HOST: (.*) PVA-LEN (\d+)\s*$", line)
+        if not m or len(m.group(1).encode()) != int(m.group(2)):
+            self.note(f"garbled host request, asking again: {line!r}")
+            return "PVA-HOST-RETRY"
+        return f"PVA-HOST-DONE {self.host_action(m.group(1).strip())}"
+
     def host_action(self, cmd):
         words = cmd.split()
         if self.args.show_host and words[0] == "hostctl":
@@ -508,10 +518,9 @@ poweroff -f
                         self.results[m.group(1)] = (m.group(2), m.group(3).strip())
                         print(f"  {self.arch}: {m.group(2):4} {m.group(1)} {m.group(3).strip()}",
                               flush=True)
-                    m = re.search(r"PVA-HOST: (.*)", line)
-                    if m and not line.lstrip().startswith("echo"):
-                        rc = self.host_action(m.group(1).strip())
-                        qemu.stdin.write(f"PVA-HOST-DONE {rc}\n".encode())
+                    if "PVA-HOST: " in line and not line.lstrip().startswith("echo"):
+                        answer = self.host_request(line)
+                        qemu.stdin.write(f"{answer}\n".encode())
                         qemu.stdin.flush()
         finally:
             timed_out = not timer.is_alive() and not done
