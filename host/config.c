@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "pva_protocol.h"
 #include "guest_ram.h"
 #include "service.h"
+#include "sf.h"
 #include "size.h"
 
 static void usage(FILE *f)
@@ -42,6 +44,12 @@ static void usage(FILE *f)
 "                           in it; without it the balloon only counts\n"
 "      --ram-layout LAYOUT  where QEMU puts RAM: q35 (x86_64, default),\n"
 "                           virt (aarch64) or flat\n"
+"      --share NAME=PATH[,ro]\n"
+"                           share the host directory PATH with the guest as\n"
+"                           NAME ([a-z0-9_.-], 1-63 characters), read-only\n"
+"                           with ,ro; repeatable (pva-hostctl share adds and\n"
+"                           removes shares at run time)\n"
+"      --no-sf              do not offer shared folders\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
 "  -h, --help               show this help\n"
@@ -53,9 +61,9 @@ static void usage(FILE *f)
 "      --proto-minor N      minor version of the highest major (default %d)\n"
 "      --features MASK      transport feature bits offered (default 0x%llx)\n"
 "      --test-service TYPE  also offer a test service: selftest (for the\n"
-"                           pva_selftest module), or a placeholder sf or\n"
-"                           display that answers ENOTSUP; repeatable,\n"
-"                           each TYPE once\n"
+"                           pva_selftest module), or a placeholder sf (in\n"
+"                           place of the real one) or display that answers\n"
+"                           ENOTSUP; repeatable, each TYPE once\n"
 "\n"
 "The environment variable PVA_HOST_DIR, if set, replaces the default run\n"
 "directory.\n"
@@ -99,8 +107,79 @@ static char *join(const char *dir, const char *name)
 enum {
 	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
 	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
-	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT,
+	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT, OPT_SHARE, OPT_NO_SF,
 };
+
+/* --share NAME=PATH[,ro]: the directory must exist; kept absolute. */
+static int parse_share(struct host_config *cfg, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct config_share *sh;
+	struct stat st = { 0 };
+	size_t plen;
+	char *name, *path, *real;
+
+	if (!eq) {
+		fprintf(stderr, "pva-host: --share: '%s' is not NAME=PATH[,ro]\n", arg);
+		return -1;
+	}
+	name = strndup(arg, (size_t)(eq - arg));
+	path = strdup(eq + 1);
+	if (!name || !path)
+		goto fail;
+	plen = strlen(path);
+	sh = realloc(cfg->shares, (cfg->nr_shares + 1) * sizeof(*sh));
+	if (!sh)
+		goto fail;
+	cfg->shares = sh;
+	sh += cfg->nr_shares;
+	sh->ro = plen > 3 && !strcmp(path + plen - 3, ",ro");
+	if (sh->ro)
+		path[plen - 3] = 0;
+	if (!sf_share_name_valid(name)) {
+		fprintf(stderr, "pva-host: --share: '%s' is not a share name ([a-z0-9_.-], 1-%d characters)\n",
+			name, PVA_SF_SHARE_NAME_MAX);
+		goto fail;
+	}
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		if (!strcmp(cfg->shares[i].name, name)) {
+			fprintf(stderr, "pva-host: --share: %s given twice\n", name);
+			goto fail;
+		}
+	}
+	real = realpath(path, NULL);
+	if (!real) {
+		fprintf(stderr, "pva-host: --share: %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	free(path);
+	path = real;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pva-host: --share: %s: %s\n", path,
+			strerror(S_ISDIR(st.st_mode) ? errno : ENOTDIR));
+		goto fail;
+	}
+	sh->name = name;
+	sh->path = path;
+	cfg->nr_shares++;
+	return 0;
+fail:
+	free(name);
+	free(path);
+	return -1;
+}
+
+static char *state_path(const char *ctl)
+{
+	const char *slash = strrchr(ctl, '/');
+	size_t n = slash ? (size_t)(slash - ctl) : 1;
+	char *p = malloc(n + 16);
+
+	if (p)
+		snprintf(p, n + 16, "%.*s/sf-shares.json", (int)n,
+			 slash ? ctl : ".");
+	return p;
+}
 
 int config_parse(struct host_config *cfg, int argc, char **argv)
 {
@@ -115,6 +194,8 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "no-balloon", no_argument, NULL, OPT_NO_BALLOON },
 		{ "guest-ram", required_argument, NULL, OPT_GUEST_RAM },
 		{ "ram-layout", required_argument, NULL, OPT_RAM_LAYOUT },
+		{ "share", required_argument, NULL, OPT_SHARE },
+		{ "no-sf", no_argument, NULL, OPT_NO_SF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -138,6 +219,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	cfg->restart_worker = true;
 	cfg->echo = true;
 	cfg->balloon = true;
+	cfg->sf = true;
 	cfg->ram_layout = "q35";
 	cfg->log_level = LOG_INFO;
 	cfg->major_min = cfg->major_max = PVA_VERSION_MAJOR;
@@ -188,6 +270,13 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 			break;
 		case OPT_NO_BALLOON:
 			cfg->balloon = false;
+			break;
+		case OPT_SHARE:
+			if (parse_share(cfg, optarg) < 0)
+				return -1;
+			break;
+		case OPT_NO_SF:
+			cfg->sf = false;
 			break;
 		case OPT_GUEST_RAM:
 			free(cfg->guest_ram);
@@ -277,7 +366,8 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	}
 	cfg->socket_path = sock ? strdup(sock) : join(run_dir, "qemu.sock");
 	cfg->ctl_path = ctl ? strdup(ctl) : join(run_dir, "ctl.sock");
-	if (!cfg->socket_path || !cfg->ctl_path)
+	cfg->sf_state = state_path(cfg->ctl_path);
+	if (!cfg->socket_path || !cfg->ctl_path || !cfg->sf_state)
 		return -1;
 	return 0;
 }
@@ -288,5 +378,14 @@ void config_free(struct host_config *cfg)
 	free(cfg->ctl_path);
 	free(cfg->exe);
 	free(cfg->guest_ram);
+	free(cfg->sf_state);
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		free(cfg->shares[i].name);
+		free(cfg->shares[i].path);
+	}
+	free(cfg->shares);
+	cfg->shares = NULL;
+	cfg->nr_shares = 0;
+	cfg->sf_state = NULL;
 	cfg->socket_path = cfg->ctl_path = cfg->exe = cfg->guest_ram = NULL;
 }

@@ -18,6 +18,13 @@ struct host_config {
 	bool restart_worker;	/* keeper restarts a dead worker */
 	bool echo;		/* offer the "echo" test channel */
 	bool balloon;		/* offer the memory balloon */
+	bool sf;		/* offer shared folders */
+	struct config_share {
+		char *name, *path;	/* path: absolute, resolved */
+		bool ro;
+	} *shares;		/* --share NAME=PATH[,ro] */
+	unsigned int nr_shares;
+	char *sf_state;		/* runtime shares, for a restarted worker */
 	char *guest_ram;	/* file backing the guest's RAM, or NULL */
 	const char *ram_layout;	/* q35, virt or flat */
 	int log_level;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,13 +61,12 @@ static void send_all(int fd, const char *s, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN) {
-			/* a slow reader: wait for it, briefly */
-			struct timeval tv = { .tv_sec = 5 };
-			fd_set set;
+			/* a slow reader: wait for it, briefly (poll: the
+			 * descriptor may be above FD_SETSIZE, sf holds many)
+			 */
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-			FD_ZERO(&set);
-			FD_SET(fd, &set);
-			if (select(fd + 1, NULL, &set, NULL, &tv) <= 0)
+			if (poll(&p, 1, 5000) <= 0)
 				return;
 			continue;
 		}

@@ -46,6 +46,13 @@ static void usage(FILE *f)
 "  balloon stats [--interval SECONDS]\n"
 "                           fresh guest memory statistics; --interval sets\n"
 "                           how often the guest sends them (0: off)\n"
+"  share add NAME PATH [--ro]\n"
+"                           share the host directory PATH with the guest as\n"
+"                           NAME (read-only with --ro); kept across worker\n"
+"                           restarts until pva-host stops\n"
+"  share remove NAME        stop sharing NAME; the guest's mounts of it fail\n"
+"                           with ESTALE from then on\n"
+"  share list               the shares, their paths and guest mounts\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore, or 'random SEED' (one random write)\n"
@@ -178,6 +185,27 @@ static struct json_object *jobj(struct json_object *o, const char *key)
 	return v;
 }
 
+/* The shared-folder counters, when pva-host offers the service. */
+static void print_sf(struct json_object *svcs)
+{
+	size_t n = svcs ? json_object_array_length(svcs) : 0;
+	struct json_object *f = NULL;
+
+	for (size_t i = 0; i < n && !f; i++)
+		f = jobj(json_object_array_get_idx(svcs, i), "sf");
+	if (!f)
+		return;
+	printf("sf: %lld shares, %lld mounts, %lld nodes, %lld handles, %lld lock owners, %lld watches\n",
+	       (long long)jint(f, "shares"), (long long)jint(f, "mounts"),
+	       (long long)jint(f, "nodes"), (long long)jint(f, "handles"),
+	       (long long)jint(f, "lock_owners"), (long long)jint(f, "watches"));
+	printf("  malformed %lld, EROFS %lld, EMFILE %lld, stale %lld, notifications %lld sent, %lld own dropped, %lld overflows\n",
+	       (long long)jint(f, "malformed"), (long long)jint(f, "erofs"),
+	       (long long)jint(f, "emfile"), (long long)jint(f, "stale"),
+	       (long long)jint(f, "notify_sent"), (long long)jint(f, "notify_own"),
+	       (long long)jint(f, "notify_overflows"));
+}
+
 static void print_status(struct json_object *a)
 {
 	struct json_object *h = jobj(a, "host"), *g = jobj(a, "guest");
@@ -226,6 +254,7 @@ static void print_status(struct json_object *a)
 		       (long long)jint(s, "tx_bytes"), (long long)jint(s, "tx_full"),
 		       (long long)jint(s, "bad_msgs"));
 	}
+	print_sf(svcs);
 }
 
 static void print_ping(struct json_object *a)
@@ -430,6 +459,68 @@ bad:
 	return NULL;
 }
 
+static struct json_object *build_share(int argc, char **argv)
+{
+	struct json_object *req = json_object_new_object();
+	bool ro = false;
+
+	if (argc == 2 && !strcmp(argv[1], "list")) {
+		json_object_object_add(req, "cmd", json_object_new_string("sf-share-list"));
+		return req;
+	}
+	if (argc == 3 && !strcmp(argv[1], "remove")) {
+		json_object_object_add(req, "cmd", json_object_new_string("sf-share-remove"));
+		json_object_object_add(req, "name", json_object_new_string(argv[2]));
+		return req;
+	}
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "add")) {
+		char *path;
+
+		for (int i = 4; i < argc; i++) {
+			if (strcmp(argv[i], "--ro"))
+				goto usage;
+			ro = true;
+		}
+		/* pva-host has its own working directory */
+		path = realpath(argv[3], NULL);
+		if (!path) {
+			fprintf(stderr, "pva-hostctl: share add: %s: %s\n",
+				argv[3], strerror(errno));
+			goto bad;
+		}
+		json_object_object_add(req, "cmd", json_object_new_string("sf-share-add"));
+		json_object_object_add(req, "name", json_object_new_string(argv[2]));
+		json_object_object_add(req, "path", json_object_new_string(path));
+		json_object_object_add(req, "ro", json_object_new_boolean(ro));
+		free(path);
+		return req;
+	}
+usage:
+	fprintf(stderr, "pva-hostctl: usage: share add NAME PATH [--ro] | share remove NAME | share list\n");
+bad:
+	json_object_put(req);
+	return NULL;
+}
+
+static void print_shares(struct json_object *a)
+{
+	struct json_object *l = jobj(a, "shares");
+	size_t n = l ? json_object_array_length(l) : 0;
+
+	if (!n) {
+		printf("no shares\n");
+		return;
+	}
+	printf("%-16s %-3s %6s  %s\n", "NAME", "RO", "MOUNTS", "PATH");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(l, i);
+
+		printf("%-16s %-3s %6lld  %s\n", jstr(s, "name"),
+		       json_object_get_boolean(jobj(s, "ro")) ? "ro" : "rw",
+		       (long long)jint(s, "mounts"), jstr(s, "path"));
+	}
+}
+
 static struct json_object *build_debug(int argc, char **argv)
 {
 	static const char *const keys[] = {
@@ -549,6 +640,8 @@ int main(int argc, char **argv)
 		req = build_debug(argc, argv);
 	} else if (!strcmp(cmd, "balloon")) {
 		req = build_balloon(argc, argv);
+	} else if (!strcmp(cmd, "share")) {
+		req = build_share(argc, argv);
 	} else {
 		fprintf(stderr, "pva-hostctl: unknown command '%s'\nTry 'pva-hostctl --help'.\n",
 			cmd);
@@ -580,6 +673,13 @@ int main(int argc, char **argv)
 		print_balloon_stats(ans);
 	else if (ok && !strcmp(cmd, "balloon"))
 		print_balloon_set(ans);
+	else if (ok && !strcmp(cmd, "share") && !strcmp(argv[1], "list"))
+		print_shares(ans);
+	else if (ok && !strcmp(cmd, "share") && !strcmp(argv[1], "add"))
+		printf("share %s added\n", argv[2]);
+	else if (ok && !strcmp(cmd, "share"))
+		printf("share %s removed (%lld guest mounts revoked)\n", argv[2],
+		       (long long)jint(ans, "revoked_mounts"));
 	if (!ok)
 		fprintf(stderr, "pva-hostctl: %s\n", jstr(ans, "error"));
 	json_object_put(ans);

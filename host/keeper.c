@@ -474,6 +474,7 @@ int keeper_main(struct host_config *cfg)
 	}
 	unlink(cfg->socket_path);
 	unlink(cfg->ctl_path);
+	unlink(cfg->sf_state);	/* runtime shares end with pva-host */
 out:
 	for (v = 0; v < PVA_MAX_VECTORS; v++) {
 		if (k.host_ev[v] >= 0)

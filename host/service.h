@@ -97,6 +97,7 @@ bool service_can_send(struct service *svc, uint32_t len);
 extern const struct service_ops control_service_ops;
 extern const struct service_ops echo_service_ops;
 extern const struct service_ops balloon_service_ops;
+extern const struct service_ops sf_service_ops;
 /* Test services: "selftest", or placeholders "balloon", "sf", "display". */
 const struct service_ops *testsvc_find(const char *type);
 

@@ -21,6 +21,7 @@
 #include "keeper.h"
 #include "log.h"
 #include "loop.h"
+#include "sf.h"
 
 struct worker {
 	struct host_config *cfg;
@@ -89,6 +90,36 @@ static void request_restart(void *data)
 	loop_quit(w->loop, 0);
 }
 
+static bool test_service(const struct host_config *cfg, const char *name)
+{
+	for (unsigned int i = 0; i < cfg->nr_test_services; i++)
+		if (!strcmp(cfg->test_services[i], name))
+			return true;
+	return false;
+}
+
+/* Shared folders: the command line's shares, or a restarted worker's. */
+static int add_sf(struct worker *w, bool restarted)
+{
+	const struct host_config *cfg = w->cfg;
+	struct service *svc;
+	char err[256];
+
+	/* --test-service sf offers the placeholder instead */
+	if (!cfg->sf || test_service(cfg, "sf"))
+		return 0;
+	if (device_add_service(w->dev, &sf_service_ops) < 0)
+		return -1;
+	svc = device_find_service(w->dev, "sf");
+	for (unsigned int i = 0; i < cfg->nr_shares; i++)
+		if (sf_share_add(svc, cfg->shares[i].name, cfg->shares[i].path,
+				 cfg->shares[i].ro, err, sizeof(err)) < 0)
+			log_warn("sf: share %s not offered: %s",
+				 cfg->shares[i].name, err);
+	sf_set_state_file(svc, cfg->sf_state, restarted);
+	return 0;
+}
+
 int worker_main(struct host_config *cfg)
 {
 	struct worker w = { .cfg = cfg, .keeper_fd = cfg->worker_fd };
@@ -123,7 +154,8 @@ int worker_main(struct host_config *cfg)
 	if (device_add_service(w.dev, &control_service_ops) < 0 ||
 	    (cfg->echo && device_add_service(w.dev, &echo_service_ops) < 0) ||
 	    (cfg->balloon &&
-	     device_add_service(w.dev, &balloon_service_ops) < 0)) {
+	     device_add_service(w.dev, &balloon_service_ops) < 0) ||
+	    add_sf(&w, m.restarts > 0) < 0) {
 		log_err("cannot set up the services");
 		goto out;
 	}

@@ -23,6 +23,7 @@
 #define FG_SHM_SIZE	(4u << 20)
 #define FG_RAM_SIZE	(8u << 20)	/* the guest's "RAM" file */
 #define FG_NSVC		3		/* control, echo, balloon */
+#define FG_MAX_SVC	4		/* and one more (fg_init_with) */
 
 struct fake_guest {
 	struct host_config cfg;
@@ -32,8 +33,11 @@ struct fake_guest {
 	int shm_fd;
 	int host_ev[FG_NVEC];
 	int ram_fd;
-	/* the guest's ends of service 0 (control), 1 (echo), 2 (balloon) */
-	struct pva_ring tx[FG_NSVC], rx[FG_NSVC];
+	/* the guest's ends of service 0 (control), 1 (echo), 2 (balloon),
+	 * and 3 if fg_init_with() added one
+	 */
+	struct pva_ring tx[FG_MAX_SVC], rx[FG_MAX_SVC];
+	int nsvc;
 };
 
 static inline struct pva_header *fg_hdr(struct fake_guest *g)
@@ -41,8 +45,11 @@ static inline struct pva_header *fg_hdr(struct fake_guest *g)
 	return (struct pva_header *)g->shm;
 }
 
-/* A pva-host device with control and echo, and a connected "QEMU". */
-static inline int fg_init(struct fake_guest *g)
+/* A pva-host device with control, echo, balloon and @extra (if not NULL,
+ * service 3), and a connected "QEMU".
+ */
+static inline int fg_init_with(struct fake_guest *g,
+			       const struct service_ops *extra)
 {
 	int guest_ev[FG_NVEC];
 
@@ -77,10 +84,17 @@ static inline int fg_init(struct fake_guest *g)
 	if (!g->dev || device_add_service(g->dev, &control_service_ops) ||
 	    device_add_service(g->dev, &echo_service_ops) ||
 	    device_add_service(g->dev, &balloon_service_ops) ||
+	    (extra && device_add_service(g->dev, extra)) ||
 	    device_start(g->dev))
 		return -1;
+	g->nsvc = extra ? FG_MAX_SVC : FG_NSVC;
 	device_guest_up(g->dev, guest_ev, FG_NVEC, 1);
 	return 0;
+}
+
+static inline int fg_init(struct fake_guest *g)
+{
+	return fg_init_with(g, NULL);
 }
 
 static inline void fg_fini(struct fake_guest *g)
@@ -130,7 +144,7 @@ static inline int fg_negotiate(struct fake_guest *g)
 	ei = !!(pva_le64(fg_hdr(g)->host.ack_features) & PVA_F_EVENT_IDX);
 	d = (const struct pva_service_desc *)
 		(g->shm + pva_le32(fg_hdr(g)->host.svc_table_off));
-	for (int i = 0; i < FG_NSVC; i++) {
+	for (int i = 0; i < g->nsvc; i++) {
 		pva_ring_attach(&g->tx[i], g->shm + pva_le64(d[i].g2h_off),
 				pva_le32(d[i].g2h_size), ei);
 		pva_ring_attach(&g->rx[i], g->shm + pva_le64(d[i].h2g_off),
