@@ -288,11 +288,15 @@ struct pva_sf_lock {
 	__le64 fh;
 	__le64 owner;		/* the guest's lock owner */
 	__le64 start, end;	/* inclusive; end ~0: to EOF */
-	__le32 type;		/* F_RDLCK 0, F_WRLCK 1, F_UNLCK 2 */
+	__le32 type;		/* PVA_SF_LOCK_RD, _WR, _UN */
 	__le32 cmd;		/* PVA_SF_GETLK, _SETLK */
 	__le32 pid;		/* GETLK answer: 0, the holder is remote */
 	__le32 reserved;
 };
+
+#define PVA_SF_LOCK_RD		0	/* lock types: as Linux's F_RDLCK, */
+#define PVA_SF_LOCK_WR		1	/* F_WRLCK */
+#define PVA_SF_LOCK_UN		2	/* and F_UNLCK */
 
 #define PVA_SF_GETLK		0
 #define PVA_SF_SETLK		1	/* never waits: EAGAIN if taken */

@@ -118,4 +118,152 @@ static inline int pva_balloon_migrate_end(struct page *page)
 #endif
 #endif /* PVA_BALLOON_COMPAT */
 
+/*
+ * Filesystem interfaces (pva_sf). Kbuild probes the kernel's headers and
+ * defines PVA_HAVE_MNT_IDMAP (6.3: idmapped-mount argument type),
+ * PVA_MKDIR_DENTRY (6.15: ->mkdir returns a dentry), PVA_DREVAL_DIR (6.14:
+ * ->d_revalidate gets the parent and the name), PVA_FILLATTR_MASK (6.6),
+ * PVA_HAVE_WRITEBACK_ITER (6.10), PVA_HAVE_INODE_TS (6.6: timestamp
+ * accessors), PVA_HAVE_CAN_ODIRECT (6.5), PVA_HAVE_SET_DEFAULT_D_OP (6.17),
+ * PVA_HAVE_FILELOCK_H (6.3) and PVA_HAVE_FILE_LOCK_CORE (6.9: the common
+ * fields of struct file_lock moved into ->c).
+ */
+#ifdef PVA_FS_COMPAT
+#include <linux/fs.h>
+#include <linux/pagemap.h>
+#include <linux/writeback.h>
+#ifdef PVA_HAVE_FILELOCK_H
+#include <linux/filelock.h>
+#endif
+
+#ifdef PVA_HAVE_FILE_LOCK_CORE
+#define PVA_FL_TYPE(fl)		((fl)->c.flc_type)
+#define PVA_FL_OWNER(fl)	((fl)->c.flc_owner)
+#define PVA_FL_FLAGS(fl)	((fl)->c.flc_flags)
+#define PVA_FL_PID(fl)		((fl)->c.flc_pid)
+#else
+#define PVA_FL_TYPE(fl)		((fl)->fl_type)
+#define PVA_FL_OWNER(fl)	((fl)->fl_owner)
+#define PVA_FL_FLAGS(fl)	((fl)->fl_flags)
+#define PVA_FL_PID(fl)		((fl)->fl_pid)
+#endif
+
+#ifdef PVA_HAVE_MNT_IDMAP
+#define PVA_IDMAP		struct mnt_idmap
+#define PVA_NOP_IDMAP		(&nop_mnt_idmap)
+#else
+#define PVA_IDMAP		struct user_namespace
+#define PVA_NOP_IDMAP		(&init_user_ns)
+#endif
+
+#ifdef PVA_MKDIR_DENTRY
+#define PVA_MKDIR_RET		struct dentry *
+#define PVA_MKDIR_RETURN(err)	ERR_PTR(err)
+#else
+#define PVA_MKDIR_RET		int
+#define PVA_MKDIR_RETURN(err)	(err)
+#endif
+
+#ifdef PVA_DREVAL_DIR
+#define PVA_DREVAL_ARGS(dentry, flags) \
+	struct inode *pva_dir, const struct qstr *pva_name, \
+	struct dentry *dentry, unsigned int flags
+#else
+#define PVA_DREVAL_ARGS(dentry, flags) struct dentry *dentry, unsigned int flags
+#endif
+
+#ifdef PVA_FILLATTR_MASK
+#define pva_fillattr(idmap, mask, inode, stat) \
+	generic_fillattr(idmap, mask, inode, stat)
+#else
+#define pva_fillattr(idmap, mask, inode, stat) \
+	generic_fillattr(idmap, inode, stat)
+#endif
+
+static inline void pva_inode_set_times(struct inode *inode,
+				       struct timespec64 atime,
+				       struct timespec64 mtime,
+				       struct timespec64 ctime)
+{
+#ifdef PVA_HAVE_INODE_TS
+	inode_set_atime_to_ts(inode, atime);
+	inode_set_mtime_to_ts(inode, mtime);
+	inode_set_ctime_to_ts(inode, ctime);
+#else
+	inode->i_atime = atime;
+	inode->i_mtime = mtime;
+	inode->i_ctime = ctime;
+#endif
+}
+
+static inline struct timespec64 pva_inode_mtime(struct inode *inode)
+{
+#ifdef PVA_HAVE_INODE_TS
+	return inode_get_mtime(inode);
+#else
+	return inode->i_mtime;
+#endif
+}
+
+/* The dentry operations of every dentry of @sb (6.17: a setter). */
+static inline void pva_set_d_op(struct super_block *sb,
+				const struct dentry_operations *ops)
+{
+#ifdef PVA_HAVE_SET_DEFAULT_D_OP
+	set_default_d_op(sb, ops);
+#else
+	sb->s_d_op = ops;
+#endif
+}
+
+/* O_DIRECT is allowed on files of this open (6.5+ asks the file). */
+static inline void pva_allow_odirect(struct file *file)
+{
+#ifdef PVA_HAVE_CAN_ODIRECT
+	file->f_mode |= FMODE_CAN_ODIRECT;
+#endif
+}
+
+typedef int (*pva_writefolio_t)(struct folio *folio,
+				struct writeback_control *wbc, void *data);
+
+#ifdef PVA_HAVE_WRITEBACK_ITER
+/* Call @fn on every folio writeback wants written. */
+static inline int pva_write_folios(struct address_space *mapping,
+				   struct writeback_control *wbc,
+				   pva_writefolio_t fn, void *data)
+{
+	struct folio *folio = NULL;
+	int err = 0;
+
+	while ((folio = writeback_iter(mapping, wbc, folio, &err)))
+		err = fn(folio, wbc, data);
+	return err;
+}
+#else
+struct pva_write_folios_ctx {
+	pva_writefolio_t fn;
+	void *data;
+};
+
+static inline int pva_write_folios_page(struct page *page,
+					struct writeback_control *wbc,
+					void *data)
+{
+	struct pva_write_folios_ctx *ctx = data;
+
+	return ctx->fn(page_folio(page), wbc, ctx->data);
+}
+
+static inline int pva_write_folios(struct address_space *mapping,
+				   struct writeback_control *wbc,
+				   pva_writefolio_t fn, void *data)
+{
+	struct pva_write_folios_ctx ctx = { .fn = fn, .data = data };
+
+	return write_cache_pages(mapping, wbc, pva_write_folios_page, &ctx);
+}
+#endif
+#endif /* PVA_FS_COMPAT */
+
 #endif /* PVA_COMPAT_H */
