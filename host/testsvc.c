@@ -5,7 +5,8 @@
  *    which exercises the kernel API that feature drivers use;
  *  - "sf" and "display" are placeholders whose host end answers
  *    every request with ENOTSUP, to test the guest's auxiliary devices
- *    before the real services exist.
+ *    without the real services (a placeholder "sf" is offered instead of
+ *    the real one, host/sf.c).
  */
 #include <stdlib.h>
 #include <string.h>

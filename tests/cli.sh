@@ -63,9 +63,23 @@ expect 2 "not a size" "$ctl" -d "$dir" balloon set 12X
 expect 2 "usage: balloon" "$ctl" -d "$dir" balloon frob
 expect 2 "interval" "$ctl" -d "$dir" balloon stats --interval -1
 expect 2 "is not q35" "$host" --ram-layout sparc
+expect 0 "share NAME" "$host" --help
+expect 2 "is not NAME=PATH" "$host" --share nothing
+expect 2 "is not a share name" "$host" --share "Bad/Name=$dir"
+expect 2 "is not a share name" "$host" --share "=$dir"
+expect 2 "No such file" "$host" --share "a=$dir/missing"
+expect 2 "Not a directory" "$host" --share "a=$0"
+expect 2 "given twice" "$host" --share "a=$dir" --share "a=$dir,ro"
+expect 2 "usage: share" "$ctl" -d "$dir" share
+expect 2 "usage: share" "$ctl" -d "$dir" share add onlyname
+expect 2 "usage: share" "$ctl" -d "$dir" share add n "$dir" --rw
+expect 2 "usage: share" "$ctl" -d "$dir" share remove
+expect 2 "No such file" "$ctl" -d "$dir" share add n "$dir/missing"
 
 truncate -s 64M "$dir/ram"
-"$host" -d "$dir" -q --guest-ram "$dir/ram" 2>"$dir/host.log" &
+mkdir -p "$dir/sh1" "$dir/sh2"
+"$host" -d "$dir" -q --guest-ram "$dir/ram" --share "docs=$dir/sh1,ro" \
+	2>"$dir/host.log" &
 hpid=$!
 i=0
 while [ ! -S "$dir/ctl.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -79,6 +93,17 @@ expect 0 "applies when the guest driver comes" "$ctl" -d "$dir" balloon set 32M
 expect 0 "target 32.0 MiB, actual 0.0 MiB (no guest driver)" "$ctl" -d "$dir" balloon status
 expect 0 '"target": 33554432' "$ctl" -d "$dir" --json balloon status
 expect 1 "no guest driver sends statistics" "$ctl" -d "$dir" balloon stats
+# shares: the command line's, added and removed at run time
+expect 0 "docs             ro" "$ctl" -d "$dir" share list
+expect 0 "share extra added" "$ctl" -d "$dir" share add extra "$dir/sh2"
+expect 1 "a share named 'extra' exists" "$ctl" -d "$dir" share add extra "$dir/sh2" --ro
+expect 1 "is not a share name" "$ctl" -d "$dir" share add "UP" "$dir/sh2"
+expect 1 "Not a directory" "$ctl" -d "$dir" share add file "$dir/ram"
+expect 1 "no share named 'nope'" "$ctl" -d "$dir" share remove nope
+expect 0 '"name": "extra"' "$ctl" -d "$dir" --json share list
+expect 0 "sf: 2 shares, 0 mounts" "$ctl" -d "$dir" status
+expect 0 '"erofs": 0' "$ctl" -d "$dir" --json status
+expect 0 "share docs removed (0 guest mounts revoked)" "$ctl" -d "$dir" share remove docs
 # a restarted worker is a new process; the daemon keeps answering
 old=$("$ctl" -d "$dir" --json status | sed -n 's/.*"worker_pid": \([0-9]*\).*/\1/p')
 expect 0 "worker is restarting" "$ctl" -d "$dir" restart
@@ -86,10 +111,16 @@ sleep 1
 new=$("$ctl" -d "$dir" --json status | sed -n 's/.*"worker_pid": \([0-9]*\).*/\1/p')
 if [ -n "$new" ] && [ "$new" != "$old" ]; then pass=$((pass + 1)); else
 	fail=$((fail + 1)); echo "FAIL: worker not restarted ($old -> $new)"; fi
+# runtime shares survive restarts
+expect 0 "extra            rw" "$ctl" -d "$dir" share list
+if "$ctl" -d "$dir" share list | grep -q docs; then
+	fail=$((fail + 1)); echo "FAIL: a removed share came back after a restart"
+else pass=$((pass + 1)); fi
 # a worker killed by a signal is replaced too
 kill -9 "$new"
 sleep 3
 expect 0 "generation" "$ctl" -d "$dir" status
+expect 0 "sf: 1 shares" "$ctl" -d "$dir" status
 # bad JSON on the control socket gets an error answer
 if command -v python3 >/dev/null; then
 	expect 0 "not valid JSON" python3 -c "
@@ -104,7 +135,7 @@ fi
 kill -TERM "$hpid"
 wait "$hpid"
 rc=$?
-if [ "$rc" = 0 ] && [ ! -e "$dir/ctl.sock" ]; then pass=$((pass + 1)); else
+if [ "$rc" = 0 ] && [ ! -e "$dir/ctl.sock" ] && [ ! -e "$dir/sf-shares.json" ]; then pass=$((pass + 1)); else
 	fail=$((fail + 1)); echo "FAIL: SIGTERM: exit $rc, sockets left: $(ls "$dir")"; fi
 rm -rf "$dir"
 echo "cli: $pass passed, $fail failed"
