@@ -167,6 +167,7 @@ bench: host
 	$(MAKE) guest modules ARCH=$(HOST_ARCH)
 	bench/run.sh
 	bench/run-balloon.sh
+	bench/run-fs.sh
 
 fuzz: fuzzers
 	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
