@@ -13,6 +13,7 @@ pvasf) and their FSBENCH-SKIP/-ERROR lines; writes the markdown table to
 stdout and to OUT.md.
 """
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -56,29 +57,31 @@ def main():
         with open(log, errors="replace") as f:
             lines = f.read().splitlines()
         if not any("PVA-DONE" in l for l in lines):
-            bad = [l.strip() for l in lines
-                   if re.search(r"BUG:|Oops|Kernel panic|RIP:|blocked for more", l)]
+            bad = [l.split("] ", 1)[-1].strip() for l in lines
+                   if re.search(r"BUG:|Oops|Kernel panic|RIP: 0010|pc : |"
+                                r"blocked for more|timed out", l)]
             last = [l for l in lines if l.startswith("== ")]
-            errors.append(f"the guest of {log} did not finish"
+            name = os.path.basename(os.path.dirname(os.path.abspath(log)))
+            errors.append(f"the guest of {name} did not finish"
                           + (f" (in test {last[-1][3:]})" if last else "")
-                          + (": " + " / ".join(bad[:4]) if bad else ""))
-        if True:
-            for line in lines:
-                m = LINE.search(line)
-                if m:
-                    fs, _, metric, val, unit = m.groups()
-                    vals.setdefault((fs, metric), []).append(float(val))
-                    units[metric] = unit
-                    continue
-                m = re.search(r"FSBENCH-SKIP: (\S+) (.*)", line)
-                if m and "not selected" not in m.group(2):
-                    skips[m.group(1)] = m.group(2).strip()
-                m = re.search(r"FSBENCH-ERROR: (.*)", line)
-                if m and m.group(1).strip() not in errors:
-                    errors.append(m.group(1).strip())
-                m = re.search(r"FSBENCH-INFO: (.*)", line)
-                if m and not info:
-                    info = m.group(1).strip()
+                          + (": " + " / ".join(list(dict.fromkeys(bad))[:4])
+                             if bad else ""))
+        for line in lines:
+            m = LINE.search(line)
+            if m:
+                fs, _, metric, val, unit = m.groups()
+                vals.setdefault((fs, metric), []).append(float(val))
+                units[metric] = unit
+                continue
+            m = re.search(r"FSBENCH-SKIP: (\S+) (.*)", line)
+            if m and "not selected" not in m.group(2):
+                skips[m.group(1)] = m.group(2).strip()
+            m = re.search(r"FSBENCH-ERROR: (.*)", line)
+            if m and m.group(1).strip() not in errors:
+                errors.append(m.group(1).strip())
+            m = re.search(r"FSBENCH-INFO: (.*)", line)
+            if m and not info:
+                info = m.group(1).strip()
     kv = dict(w.split("=", 1) for w in info.split() if "=" in w)
     rounds = max((len(v) for v in vals.values()), default=0)
 
