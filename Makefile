@@ -158,6 +158,7 @@ check: setup
 vm-test: host host-asan guest modules
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER)
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite balloon.sh
+	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite fs.sh
 
 demo: setup
 	$(MAKE) host host-asan guest modules

@@ -143,6 +143,9 @@ static int sf_rx(struct service *svc, const struct pva_msg_hdr *hdr,
 	st = &sf->ops[c.type];
 	st->calls++;
 	err = sf_call_run(&c, op);
+	if (sf->trace)
+		log_debug("sf: %s mount %u (%u bytes) -> %d",
+			  op ? op->name : "?", c.m ? c.m->id : 0, len, err);
 	if (c.ex.m)
 		sf_notify_drain(sf, &c.ex);	/* drop the echo of our change */
 	if (c.why)
@@ -359,6 +362,7 @@ static int sf_init(struct service *svc)
 	sf->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	sf->ino_fd = -1;
 	sf->root = geteuid() == 0;
+	sf->trace = getenv("PVA_HOST_SF_TRACE") != NULL;
 	sf->epoch = (uint64_t)getpid() << 32 | (uint32_t)time(NULL);
 	sf_tables_init(sf);
 	sf->fd_budget = fd_budget();

@@ -137,6 +137,7 @@ struct sf {
 	unsigned int nshares;
 	char *state_file;
 	bool root;		/* euid 0: new files get the guest's owner */
+	bool trace;		/* PVA_HOST_SF_TRACE set: log every request */
 
 	struct sf_mount *mounts;
 	unsigned int nmounts;

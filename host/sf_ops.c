@@ -542,8 +542,11 @@ static int op_create(struct sf_call *c)
 	    (err = sf_room_for_handle(c->sf)))
 		return err;
 	sf_expect_name(c, dir, c->name[0]);
+	mode_t old = umask(0);	/* the guest applied its own */
+
 	fd = openat(dir->fd, c->name[0], of | O_CREAT | O_EXCL | O_NOFOLLOW,
 		    mode & 07777);
+	umask(old);
 	if (fd >= 0)
 		set_owner(c, fd, pva_le32(rq.uid), pva_le32(rq.gid));
 	else if (errno == EEXIST && !(flags & PVA_SF_O_EXCL))
@@ -794,7 +797,12 @@ static int op_mkdir(struct sf_call *c)
 
 	if ((err = create_args(c, &rq, &dir)))
 		return err;
-	if (mkdirat(dir->fd, c->name[0], pva_le32(rq.mode) & 07777))
+	/* the guest applied its umask already; pva-host's must not apply */
+	mode_t old = umask(0);
+	int r = mkdirat(dir->fd, c->name[0], pva_le32(rq.mode) & 07777);
+
+	umask(old);
+	if (r)
 		return -errno;
 	return made(c, dir, pva_le32(rq.uid), pva_le32(rq.gid));
 }
@@ -823,7 +831,11 @@ static int op_mknod(struct sf_call *c)
 	default:
 		return sf_malformed(c, "MKNOD of an unknown type");
 	}
-	if (mknodat(dir->fd, c->name[0], mode & (S_IFMT | 07777), 0))
+	mode_t old = umask(0);	/* the guest applied its own */
+	int r = mknodat(dir->fd, c->name[0], mode & (S_IFMT | 07777), 0);
+
+	umask(old);
+	if (r)
 		return -errno;
 	return made(c, dir, pva_le32(rq.uid), pva_le32(rq.gid));
 }

@@ -16,11 +16,17 @@
 #define PVA_SF_H
 
 #define PVA_SF_NAME_MAX		255	/* bytes in one name */
-#define PVA_SF_PATH_MAX		4096	/* bytes in a symlink target */
+#define PVA_SF_PATH_MAX		4096	/* a symlink target with its NUL:
+					 * at most 4095 bytes are sent
+					 */
 #define PVA_SF_SHARE_NAME_MAX	63
 #define PVA_SF_XATTR_NAME_MAX	255
 #define PVA_SF_XATTR_SIZE_MAX	65000	/* fits one message */
-#define PVA_SF_IO_MAX		65536	/* bytes per READ or WRITE */
+#define PVA_SF_IO_MAX		65536	/* bytes per READ */
+#define PVA_SF_WRITE_MAX	61440	/* bytes per WRITE: the largest page
+					 * multiple that fits one message
+					 * after its pva_sf_io
+					 */
 #define PVA_SF_ROOT_NODE	1	/* of every mounted share */
 
 /* Service features (pva_service_desc.features) */
@@ -33,7 +39,9 @@
 /* Message types */
 #define PVA_SF_SHARES		1	/* -> names of the shares, NUL-separated */
 #define PVA_SF_MOUNT		2	/* sf_mount + name -> sf_mount_out */
-#define PVA_SF_UNMOUNT		3	/* sf_node (the share's mount id) */
+#define PVA_SF_UNMOUNT		3	/* sf_node: the mount is r.mount,
+					 * node is 0
+					 */
 #define PVA_SF_LOOKUP		4	/* sf_name + name -> sf_entry */
 #define PVA_SF_FORGET		5	/* event: sf_forget[] */
 #define PVA_SF_GETATTR		6	/* sf_node -> sf_attr */
@@ -105,7 +113,7 @@ struct pva_sf_node {
 };
 
 struct pva_sf_entry {
-	__le64 node;		/* 0: negative entry (ENOENT is the status) */
+	__le64 node;		/* never 0: a missing name is ENOENT */
 	__le64 generation;	/* changes if a node id is reused */
 	struct pva_sf_attr attr;
 };

@@ -67,6 +67,9 @@ step vm-arm64-6.1 vm arm64 6.1
 step vm-x86_64-6.12 vm x86_64 6.12
 step balloon-x86_64-6.1 vm x86_64 6.1 balloon.sh
 step balloon-arm64-6.1 vm arm64 6.1 balloon.sh
+step fs-x86_64-6.1 vm x86_64 6.1 fs.sh
+step fs-arm64-6.1 vm arm64 6.1 fs.sh
+step fs-x86_64-6.12 vm x86_64 6.12 fs.sh
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

@@ -25,6 +25,8 @@ import tempfile
 import threading
 import time
 
+from hostfs import Shares
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.environ.get("PVA_CACHE", "/var/cache/pva")
 
@@ -374,6 +376,14 @@ poweroff -f
                 val = json_path(self.host.status(), words[1])
                 self.note(f"status {words[1]} = {val!r}, want >= {words[2]}")
                 return 0 if int(val) >= int(words[2]) else 1
+            if words[0] == "hostfs":
+                return self.shares.action(words[1:])
+            if words[0] == "share-add":	# NAME [ro]: a new directory
+                path = self.shares.add(words[1], words[2:] == ["ro"])
+                r = self.host.ctl("share", "add", words[1], path,
+                                  *(["--ro"] if words[2:] == ["ro"] else []))
+                self.note(f"share add -> {r.returncode} {r.stdout}{r.stderr}")
+                return r.returncode
             if words[0] == "host-log":
                 # does the host log contain a pattern (since the start)?
                 with open(os.path.join(self.out, "pva-host.log")) as f:
@@ -469,10 +479,13 @@ poweroff -f
         with open(self.ram_file, "wb") as f:
             f.truncate(self.args.mem << 20)
         layout = "q35" if self.arch == "x86_64" else "virt"
+        self.shares = Shares(self.tmp, self.suite_directive("shares"),
+                             self.note)
         self.host = Host(self.args.host, self.args.hostctl, rundir,
                          os.path.join(self.out, "pva-host.log"),
                          ["--guest-ram", self.ram_file, "--ram-layout", layout] +
-                         self.suite_host_args() + self.args.host_args)
+                         self.shares.host_args() + self.suite_host_args() +
+                         self.args.host_args)
         console = open(os.path.join(self.out, "console.log"), "w")
         cmd = self.qemu_cmd(initrd, os.path.join(rundir, "qemu.sock"))
         self.note("qemu: " + " ".join(cmd))

@@ -25,7 +25,7 @@ static void pva_sf_attr_stale(struct inode *inode)
 }
 
 /* Ask the host for @name in @dir: 0 and *entry, or -errno. */
-static int pva_sf_lookup_name(struct inode *dir, const struct qstr *name,
+int pva_sf_lookup_name(struct inode *dir, const struct qstr *name,
 			      struct pva_sf_entry *entry)
 {
 	struct pva_sf_name req = {
@@ -208,7 +208,7 @@ static int pva_sf_symlink(PVA_IDMAP *idmap, struct inode *dir,
 	u32 len;
 	int err;
 
-	if (dentry->d_name.len > PVA_SF_NAME_MAX || tlen > PVA_SF_PATH_MAX)
+	if (dentry->d_name.len > PVA_SF_NAME_MAX || tlen >= PVA_SF_PATH_MAX)
 		return -ENAMETOOLONG;
 	err = pva_sf_node_ok(dir);
 	if (err)
@@ -330,7 +330,7 @@ static int pva_sf_rename(PVA_IDMAP *idmap, struct inode *old_dir,
 
 /*
  * Directory positions: 0 and 1 are "." and "..", then 2 + the host's
- * cookie of the next entry.
+ * cookie of the next entry (cookies near LLONG_MAX only mark the end).
  */
 static int pva_sf_readdir(struct file *file, struct dir_context *ctx)
 {
@@ -389,7 +389,9 @@ static int pva_sf_readdir(struct file *file, struct dir_context *ctx)
 				      nlen, le64_to_cpu(d.ino),
 				      le32_to_cpu(d.type)))
 				goto out;	/* the caller's buffer is full */
-			ctx->pos = le64_to_cpu(d.next) + 2;
+			/* ext4's end-of-directory cookie is LLONG_MAX */
+			ctx->pos = min_t(u64, le64_to_cpu(d.next),
+					 LLONG_MAX - 2) + 2;
 			off = rec > len - off ? len : off + rec;
 		}
 		if (le32_to_cpu(out->eof) || !count)

@@ -299,7 +299,8 @@ static ssize_t pva_sf_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out;
 	ret = 0;
 	while (iov_iter_count(from)) {
-		u32 want = min_t(size_t, iov_iter_count(from), PVA_SF_IO_MAX);
+		u32 want = min_t(size_t, iov_iter_count(from),
+				 PVA_SF_WRITE_MAX);
 
 		if (copy_from_iter(buf, want, from) != want) {
 			iov_iter_revert(from, want);

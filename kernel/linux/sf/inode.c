@@ -28,6 +28,9 @@ struct inode *pva_sf_alloc_inode(struct super_block *sb)
 	ii->attr_expire = 0;
 	ii->rfh = 0;
 	ii->wfh = 0;
+	ii->host_size = -1;
+	/* not reset by the VFS; update_attr compares it to see type changes */
+	ii->vfs.i_mode = 0;
 	mutex_init(&ii->io_lock);
 	return &ii->vfs;
 }
@@ -180,7 +183,6 @@ struct inode *pva_sf_iget(struct super_block *sb,
 	if (key.fresh) {
 		inode->i_ino = le64_to_cpu(entry->attr.ino);
 		PVA_SF_I(inode)->generation = le64_to_cpu(entry->generation);
-		PVA_SF_I(inode)->host_size = -1;
 		err = pva_sf_update_attr(inode, &entry->attr);
 		if (!err && !S_ISREG(inode->i_mode) && !S_ISDIR(inode->i_mode) &&
 		    !S_ISLNK(inode->i_mode) && !S_ISFIFO(inode->i_mode) &&

@@ -10,6 +10,7 @@
 
 #include <linux/dcache.h>
 #include <linux/fsnotify.h>
+#include <linux/fsnotify_backend.h>
 #include <linux/namei.h>
 #include <linux/slab.h>
 
@@ -80,6 +81,23 @@ static u32 pva_sf_fs_mask(u32 mask)
 	return fs;
 }
 
+/*
+ * The inode of @name in @dir for an event about the child itself (MODIFY,
+ * ATTRIB): inotify reports those with the name only through the child, so
+ * one the guest has not looked at yet is looked up now.
+ */
+static struct inode *pva_sf_notify_child(struct inode *dir,
+					 const struct qstr *name)
+{
+	struct pva_sf_entry entry;
+	struct inode *child;
+
+	if (pva_sf_lookup_name(dir, name, &entry))
+		return NULL;	/* gone again: nothing to report */
+	child = pva_sf_iget(dir->i_sb, &entry);
+	return IS_ERR(child) ? NULL : child;
+}
+
 /* One notification about a directory of superblock @s. */
 static void pva_sf_apply(struct pva_sf_sb *s, struct pva_sf_notification *e)
 {
@@ -87,6 +105,8 @@ static void pva_sf_apply(struct pva_sf_sb *s, struct pva_sf_notification *e)
 	struct inode *dir, *child = NULL;
 	struct dentry *parent, *dentry = NULL;
 	u32 fs_mask = pva_sf_fs_mask(e->mask);
+	bool dirent = e->mask & (PVA_SF_N_CREATE | PVA_SF_N_DELETE |
+				 PVA_SF_N_MOVED_FROM | PVA_SF_N_MOVED_TO);
 
 	dir = ilookup5(s->sb, (unsigned long)(e->dir ^ (e->dir >> 32)),
 		       pva_sf_test_node, &e->dir);
@@ -107,8 +127,7 @@ static void pva_sf_apply(struct pva_sf_sb *s, struct pva_sf_notification *e)
 				invalidate_inode_pages2(child->i_mapping);
 		}
 		/* the name may point elsewhere now: look it up again */
-		if (e->mask & (PVA_SF_N_CREATE | PVA_SF_N_DELETE |
-			       PVA_SF_N_MOVED_FROM | PVA_SF_N_MOVED_TO))
+		if (dirent)
 			d_invalidate(dentry);
 		dput(dentry);
 	} else if (parent && e->name_len && e->mask &
@@ -116,11 +135,23 @@ static void pva_sf_apply(struct pva_sf_sb *s, struct pva_sf_notification *e)
 		/* a cached negative entry may exist under another hash */
 		shrink_dcache_parent(parent);
 	}
-	if (fs_mask && e->name_len)
-		fsnotify(fs_mask, child ? (void *)child : (void *)dir,
-			 FSNOTIFY_EVENT_INODE, dir, &q, child, e->cookie);
-	else if (fs_mask)
+	if (fs_mask && e->name_len) {
+		/* the host may merge events: the directory's, then the child's */
+		u32 dirent_mask = fs_mask & (FS_CREATE | FS_DELETE |
+					     FS_MOVED_FROM | FS_MOVED_TO);
+
+		if (dirent_mask)
+			fsnotify(dirent_mask, child ? (void *)child : (void *)dir,
+				 FSNOTIFY_EVENT_INODE, dir, &q, NULL, e->cookie);
+		if (fs_mask & ~dirent_mask && !child &&
+		    fsnotify_inode_watches_children(dir))
+			child = pva_sf_notify_child(dir, &q);
+		if (fs_mask & ~dirent_mask && child)
+			fsnotify((fs_mask & ~dirent_mask) | FS_EVENT_ON_CHILD,
+				 child, FSNOTIFY_EVENT_INODE, dir, &q, child, 0);
+	} else if (fs_mask) {
 		fsnotify(fs_mask, dir, FSNOTIFY_EVENT_INODE, NULL, NULL, dir, 0);
+	}
 	if (child)
 		iput(child);
 	dput(parent);

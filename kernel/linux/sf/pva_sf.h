@@ -151,6 +151,8 @@ int pva_sf_inode_init(void);
 void pva_sf_inode_exit(void);
 
 /* dir.c */
+int pva_sf_lookup_name(struct inode *dir, const struct qstr *name,
+		       struct pva_sf_entry *entry);
 extern const struct inode_operations pva_sf_dir_iops;
 extern const struct file_operations pva_sf_dir_fops;
 extern const struct dentry_operations pva_sf_dentry_ops;

@@ -149,7 +149,7 @@ static const struct super_operations pva_sf_sops = {
 
 static int pva_sf_fill_super(struct super_block *sb, struct fs_context *fc)
 {
-	struct pva_sf_sb *s = fc->s_fs_info;
+	struct pva_sf_sb *s = PVA_SF_SB(sb);	/* sget_fc moved it here */
 	struct pva_sf_entry root_entry = { .node = cpu_to_le64(PVA_SF_ROOT_NODE) };
 	struct pva_sf_mount req = { 0 };
 	struct pva_sf_mount_out out;
@@ -159,6 +159,11 @@ static int pva_sf_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	s->sb = sb;
 	sb->s_magic = PVA_SF_MAGIC;
+	/*
+	 * The host never lets the guest see or set security.* attributes,
+	 * so a write need not ask for security.capability every time.
+	 */
+	sb->s_flags |= SB_NOSEC;
 	sb->s_op = &pva_sf_sops;
 	sb->s_xattr = pva_sf_xattr_handlers;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
@@ -221,7 +226,8 @@ static void pva_sf_kill_sb(struct super_block *sb)
 	}
 	kill_anon_super(sb);	/* evicts the inodes: FORGETs queued */
 	if (s) {
-		if (s->sb && s->epoch == READ_ONCE(s->conn->epoch) &&
+		if (s->sb && s->mount_id &&
+		    s->epoch == READ_ONCE(s->conn->epoch) &&
 		    READ_ONCE(s->conn->up)) {
 			struct pva_sf_node req = { .node = 0 };
 
@@ -348,7 +354,16 @@ static void pva_sf_free_fc(struct fs_context *fc)
 
 static int pva_sf_reconfigure(struct fs_context *fc)
 {
-	sync_filesystem(fc->root->d_sb);
+	struct super_block *sb = fc->root->d_sb;
+
+	/* a share the host made read-only stays so */
+	if (PVA_SF_SB(sb)->host_ro && (fc->sb_flags_mask & SB_RDONLY) &&
+	    !(fc->sb_flags & SB_RDONLY)) {
+		errorf(fc, "pvasf: the host shares '%s' read-only",
+		       PVA_SF_SB(sb)->share);
+		return -EROFS;
+	}
+	sync_filesystem(sb);
 	return 0;
 }
 
