@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The demo (make demo): pva in a guest, seen from both sides.
 # vmtest-host-args: --test-service selftest
+# vmtest-shares: main
 . /tests/lib.sh
 
 t_demo() {
@@ -43,6 +44,32 @@ t_demo() {
 	wait_actual 0
 	hostcmd hostctl balloon status || die "balloon status failed"
 	free -m
+
+	echo "--- guest: loading pva_sf; the host's shares"
+	insmod /modules/pva_sf.ko || die "insmod pva_sf failed"
+	cat /sys/bus/auxiliary/devices/pva_core.sf.*/shares
+	mkdir -p /mnt/main
+	mount -t pvasf main /mnt/main || die "mount failed"
+	grep pvasf /proc/mounts
+	echo "--- host writes a file; the guest reads it"
+	hostcmd hostfs write main/from-host.txt hello from the host
+	cat /mnt/main/from-host.txt
+	echo "--- guest writes a file; the host reads it"
+	echo "hello from the guest" > /mnt/main/from-guest.txt
+	hostcmd hostfs cat-is main/from-guest.txt hello from the guest ||
+		die "the host did not see it"
+	echo "--- guest watches the share; the host changes it"
+	fs-notify watch /mnt/main 5000 create:new.txt delete:new.txt &
+	sleep 1
+	hostcmd hostfs write main/new.txt new
+	hostcmd hostfs rm main/new.txt
+	wait $! || die "no events"
+	echo "--- a symlink pointing outside the share leads nowhere"
+	ls -l /mnt/main/escape-rel 2>/dev/null || true
+	cat /mnt/main/escape-rel/secret.txt 2>&1 | head -n 1
+	echo "--- host: pva-hostctl share list"
+	hostcmd hostctl share list || die "share list failed"
+	umount /mnt/main
 }
 
 PVA_LIVE=1 t_run demo t_demo

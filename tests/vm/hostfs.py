@@ -162,6 +162,9 @@ class Shares:
 
         def run():
             real, link = path + ".real", path + ".link"
+            # PATH is swapped in and out by name: start with it free
+            if os.path.lexists(path):
+                os.rename(path, real)
             os.makedirs(real, exist_ok=True)
             while not stop.is_set():
                 for src in (real, link):
