@@ -8,7 +8,8 @@
 #   make demo            set up, build, boot a guest with pva, show it
 #   make vm-test         the VM tests for ARCH (x86_64 or arm64)
 #   make bench           benchmarks against the peers, see docs/benchmarks.md
-#   make fuzz            long fuzzing runs (FUZZ_SECONDS per fuzzer)
+#   make fuzz            long fuzzing runs (FUZZ_SECONDS per fuzzer) and a
+#                        5-minute fsx run on a share in a VM
 #   make setup           install what the build and the tests need
 
 PVA_CACHE ?= /var/cache/pva
@@ -63,6 +64,8 @@ PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
 
 GUEST_PROGS := $(patsubst tests/guest/%.c,$(GUEST_OUT)/%,$(wildcard tests/guest/*.c))
+# Guest scripts, installed next to the programs (and into test guests).
+GUEST_SCRIPTS := $(GUEST_OUT)/pva-mount-shares
 
 # Sanitizer builds: pva-host for the VM tests, unit tests, fuzzers (clang).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -117,7 +120,11 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_HOST_OBJS)
 
 fuzzers: $(FUZZERS)
 
-guest: $(GUEST_PROGS)
+guest: $(GUEST_PROGS) $(GUEST_SCRIPTS)
+
+$(GUEST_OUT)/pva-mount-shares: agent/pva-mount-shares
+	@mkdir -p $(@D)
+	install -m 755 $< $@
 
 $(GUEST_OUT)/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(wildcard protocol/*.h) kernel/linux/include/uapi/pva.h
 	@mkdir -p $(@D)
@@ -170,8 +177,9 @@ bench: host
 	bench/run-balloon.sh
 	bench/run-fs.sh
 
-fuzz: fuzzers
+fuzz: fuzzers host host-asan guest modules
 	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
+	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite fsx-long.sh
 
 clean:
 	rm -rf $(B)

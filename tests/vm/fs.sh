@@ -243,6 +243,25 @@ t_runtime_shares() {
 	! mount -t pvasf late /mnt/late 2>/dev/null || die "mounted a removed share"
 }
 
+# Every share the host offers, mounted by the boot-time helper.
+t_automount() {
+	[ "$(pva-mount-shares --list | sort | tr '\n' ' ')" = "extra main ro " ] ||
+		die "--list: $(pva-mount-shares --list)"
+	pva-mount-shares --dir /media/pva --options cache=loose || die "mounting failed"
+	for s in extra main ro; do
+		grep -q " /media/pva/$s pvasf " /proc/mounts || die "$s not mounted"
+	done
+	grep -q "cache=loose" /proc/mounts || die "options not passed"
+	[ "$(cat /media/pva/main/h.txt)" = "hello from the host" ] || die "read"
+	pva-mount-shares --dir /media/pva || die "a second run failed"
+	[ "$(grep -c ' /media/pva/' /proc/mounts)" = 3 ] || die "mounted twice"
+	pva-mount-shares --dir /media/pva --unmount || die "unmounting failed"
+	! grep -q " /media/pva/" /proc/mounts || die "still mounted"
+	rc=0
+	pva-mount-shares --bogus 2>/dev/null || rc=$?
+	[ $rc = 2 ] || die "a bad argument is not a usage error ($rc)"
+}
+
 t_unmount() {
 	exec 3< $M/h.txt
 	umount $M 2>/dev/null && die "unmounted with a file open"
@@ -269,4 +288,5 @@ t_run readonly t_readonly
 t_run confinement t_confinement
 t_run host-restart t_host_restart
 t_run runtime-shares t_runtime_shares
+t_run automount t_automount
 t_run unmount t_unmount

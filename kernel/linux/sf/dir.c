@@ -178,6 +178,101 @@ static int pva_sf_create(PVA_IDMAP *idmap, struct inode *dir,
 	return err ? err : pva_sf_instantiate(dir, dentry, &entry);
 }
 
+/*
+ * open(O_CREAT) of a name that is not there: one CREATE makes and opens the
+ * file, instead of CREATE, RELEASE, GETATTR and OPEN.
+ */
+static int pva_sf_atomic_open(struct inode *dir, struct dentry *dentry,
+			      struct file *file, unsigned int open_flags,
+			      umode_t mode)
+{
+	struct pva_sf_sb *s = PVA_SF_SB(dir->i_sb);
+	struct pva_sf_create req = {
+		.parent = cpu_to_le64(PVA_SF_I(dir)->node),
+		.flags = cpu_to_le32(pva_sf_open_flags(open_flags) |
+				     PVA_SF_O_CREAT | PVA_SF_O_EXCL),
+		.mode = cpu_to_le32(mode),
+		.name_len = cpu_to_le32(dentry->d_name.len),
+		.uid = cpu_to_le32(from_kuid(&init_user_ns, current_fsuid())),
+		.gid = cpu_to_le32(from_kgid(&init_user_ns, current_fsgid())),
+	};
+	struct pva_sf_create_out out;
+	struct dentry *res = NULL;
+	struct pva_sf_file *pf;
+	struct inode *inode;
+	u32 len, epoch;
+	int err;
+
+	if (d_in_lookup(dentry)) {
+		res = pva_sf_lookup(dir, dentry, 0);
+		if (IS_ERR(res))
+			return PTR_ERR(res);
+		if (res)
+			dentry = res;
+	}
+	if (!(open_flags & O_CREAT) || d_really_is_positive(dentry))
+		return finish_no_open(file, res);
+
+	err = -ENAMETOOLONG;
+	if (dentry->d_name.len > PVA_SF_NAME_MAX)
+		goto out;
+	if (dir->i_mode & S_ISGID)
+		req.gid = cpu_to_le32(from_kgid(&init_user_ns, dir->i_gid));
+	err = -ENOMEM;
+	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+	if (!pf)
+		goto out;
+	err = pva_sf_node_ok(dir);
+	if (!err) {
+		epoch = READ_ONCE(s->epoch);
+		err = pva_sf_call(s, PVA_SF_CREATE, &req, sizeof(req),
+				  dentry->d_name.name, dentry->d_name.len, NULL,
+				  0, &out, sizeof(out), &len);
+	}
+	if (!err && len != sizeof(out))
+		err = -EPROTO;
+	if (err == -EEXIST && !(open_flags & O_EXCL)) {
+		/* made on the host meanwhile: the VFS opens that one */
+		struct pva_sf_entry entry;
+
+		kfree(pf);
+		err = pva_sf_lookup_name(dir, &dentry->d_name, &entry);
+		if (!err)
+			err = pva_sf_instantiate(dir, dentry, &entry);
+		if (!err)
+			return finish_no_open(file, res);
+		goto out;
+	}
+	if (err) {
+		kfree(pf);
+		goto out;
+	}
+	pf->fh = le64_to_cpu(out.fh);
+	pf->epoch = epoch;
+	inode = pva_sf_iget(dir->i_sb, &out.entry);
+	if (IS_ERR(inode)) {
+		pva_sf_defer(s, PVA_SF_RELEASE, pf->fh, 0);
+		kfree(pf);
+		err = PTR_ERR(inode);
+		goto out;
+	}
+	d_instantiate(dentry, inode);
+	pva_sf_set_entry_time(dentry);
+	pva_sf_attr_stale(dir);
+	file->f_mode |= FMODE_CREATED;
+	err = finish_open(file, dentry, generic_file_open);
+	if (err) {
+		pva_sf_defer(s, PVA_SF_RELEASE, pf->fh, 0);
+		kfree(pf);
+		goto out;
+	}
+	file->private_data = pf;
+	pva_allow_odirect(file);
+out:
+	dput(res);
+	return err;
+}
+
 static PVA_MKDIR_RET pva_sf_mkdir(PVA_IDMAP *idmap, struct inode *dir,
 				  struct dentry *dentry, umode_t mode)
 {
@@ -405,6 +500,7 @@ out:
 const struct inode_operations pva_sf_dir_iops = {
 	.lookup = pva_sf_lookup,
 	.create = pva_sf_create,
+	.atomic_open = pva_sf_atomic_open,
 	.mkdir = pva_sf_mkdir,
 	.mknod = pva_sf_mknod,
 	.symlink = pva_sf_symlink,

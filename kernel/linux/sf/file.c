@@ -128,6 +128,27 @@ static ssize_t pva_sf_write_at(struct inode *inode, u64 fh, loff_t pos,
 
 /* ---- open, release, flush, fsync ---- */
 
+/* The protocol's open flags for the guest's O_* @f_flags. */
+u32 pva_sf_open_flags(unsigned int f_flags)
+{
+	u32 flags;
+
+	switch (f_flags & O_ACCMODE) {
+	case O_WRONLY:
+		flags = PVA_SF_O_WRONLY;
+		break;
+	case O_RDWR:
+		flags = PVA_SF_O_RDWR;
+		break;
+	default:
+		flags = PVA_SF_O_RDONLY;
+		break;
+	}
+	if (f_flags & O_APPEND)
+		flags |= PVA_SF_O_APPEND;
+	return flags;
+}
+
 static int pva_sf_open(struct inode *inode, struct file *file)
 {
 	struct pva_sf_sb *s = PVA_SF_SB(inode->i_sb);
@@ -147,19 +168,7 @@ static int pva_sf_open(struct inode *inode, struct file *file)
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
 	if (!pf)
 		return -ENOMEM;
-	switch (file->f_flags & O_ACCMODE) {
-	case O_WRONLY:
-		flags = PVA_SF_O_WRONLY;
-		break;
-	case O_RDWR:
-		flags = PVA_SF_O_RDWR;
-		break;
-	default:
-		flags = PVA_SF_O_RDONLY;
-		break;
-	}
-	if (file->f_flags & O_APPEND)
-		flags |= PVA_SF_O_APPEND;
+	flags = pva_sf_open_flags(file->f_flags);
 	pf->epoch = READ_ONCE(s->epoch);
 	err = pva_sf_open_fh(inode, flags, &pf->fh);
 	if (err) {

@@ -162,6 +162,7 @@ extern const struct file_operations pva_sf_file_fops;
 extern const struct address_space_operations pva_sf_aops;
 int pva_sf_io_fh(struct inode *inode, bool write, u64 *fh);
 int pva_sf_file_fh(struct file *file, u64 *fh);
+u32 pva_sf_open_flags(unsigned int f_flags);
 void pva_sf_io_release(struct inode *inode);
 
 /* xattr.c */
