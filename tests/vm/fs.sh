@@ -27,7 +27,7 @@ t_load() {
 	[ "$(cat /tmp/shares)" = "extra main ro " ] ||
 		die "shares offered: $(cat /tmp/shares)"
 	mount_share main $M
-	grep -q " $M pvasf " /proc/mounts || die "not in /proc/mounts"
+	grep -q "^main $M pvasf " /proc/mounts || die "not in /proc/mounts: $(grep pvasf /proc/mounts)"
 	mount_share ro /mnt/ro
 	mount_share main /mnt/nocache cache=none
 	# an unknown share, a bad option

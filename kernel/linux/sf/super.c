@@ -278,7 +278,12 @@ static int pva_sf_parse_param(struct fs_context *fc,
 		    strlen(param->string) > PVA_SF_SHARE_NAME_MAX)
 			return invalfc(fc, "pvasf: a share name of 1-%d characters is needed",
 				       PVA_SF_SHARE_NAME_MAX);
+		if (fc->source)
+			return invalfc(fc, "pvasf: one share per mount");
 		strscpy(s->share, param->string, sizeof(s->share));
+		/* /proc/mounts shows the share as the source */
+		fc->source = param->string;
+		param->string = NULL;
 		return 0;
 	}
 	opt = fs_parse(fc, pva_sf_params, param, &result);
