@@ -27,6 +27,7 @@
 #define PVA_SF_MAGIC		0x70766173	/* "pvas" */
 #define PVA_SF_TIMEOUT		(60 * HZ)	/* for the host's answers */
 #define PVA_SF_DEFERRED_MAX	128
+#define PVA_SF_READAHEAD	(512 * 1024)	/* bytes, the largest window */
 
 enum pva_sf_cache {
 	PVA_SF_CACHE_NONE,	/* no page cache for read/write, attrs fetched */

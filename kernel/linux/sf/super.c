@@ -174,6 +174,9 @@ static int pva_sf_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = super_setup_bdi(sb);
 	if (err)
 		return err;
+	/* readahead windows of up to 512 KiB, read in 64 KiB READs */
+	sb->s_bdi->ra_pages = PVA_SF_READAHEAD / PAGE_SIZE;
+	sb->s_bdi->io_pages = sb->s_bdi->ra_pages;
 
 	s->epoch = READ_ONCE(s->conn->epoch);
 	req.flags = cpu_to_le32(s->ro ? PVA_SF_MOUNT_RO : 0);
