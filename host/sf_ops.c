@@ -696,6 +696,24 @@ static int op_fsync(struct sf_call *c)
  * file systems keep valid while entries come and go), from a fresh
  * descriptor each time: no per-guest directory state to bound.
  */
+/*
+ * READDIR_PLUS: the entry of @name, counted as a lookup, written to @to;
+ * node 0 (left zeroed) when there is none, e.g. at the node limit.
+ */
+static void plus_entry(struct sf_call *c, struct sf_node *dir,
+		       const char *name, uint8_t *to)
+{
+	struct pva_sf_entry e = { 0 };
+	struct sf_node *n;
+	struct stat st;
+
+	if (sf_room_for_node(c->sf) ||
+	    child_node(c, dir, name, &n, &st))
+		return;
+	fill_entry(c, &e, n, &st);
+	memcpy(to, &e, sizeof(e));
+}
+
 static int op_readdir(struct sf_call *c)
 {
 	char buf[32768] __attribute__((aligned(8)));
@@ -703,7 +721,7 @@ static int op_readdir(struct sf_call *c)
 	struct pva_sf_readdir rq;
 	struct sf_node *dir;
 	uint32_t limit, used = sizeof(out), count = 0;
-	bool full = false, eof = false;
+	bool full = false, eof = false, plus;
 	uint64_t cookie;
 	int fd, err = 0;
 
@@ -713,6 +731,11 @@ static int op_readdir(struct sf_call *c)
 	cookie = pva_le64(rq.cookie);
 	if (cookie > INT64_MAX)
 		return -EINVAL;
+	plus = pva_le32(rq.flags) & PVA_SF_READDIR_PLUS;
+	if (pva_le32(rq.flags) & ~PVA_SF_READDIR_PLUS)
+		return sf_malformed(c, "unknown READDIR flags");
+	if (plus && !(c->sf->svc->ops->features & PVA_SF_F_READDIRPLUS))
+		return -EOPNOTSUPP;
 	limit = pva_le32(rq.max_bytes);
 	if (limit > c->out_max - sizeof(out))
 		limit = c->out_max - (uint32_t)sizeof(out);
@@ -738,7 +761,9 @@ static int op_readdir(struct sf_call *c)
 		for (ssize_t off = 0; off < n;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			uint32_t nl = (uint32_t)strlen(d->d_name);
-			uint32_t rec = ALIGN8((uint32_t)sizeof(struct pva_sf_dirent) + nl);
+			uint32_t head = (uint32_t)sizeof(struct pva_sf_dirent) +
+				(plus ? (uint32_t)sizeof(struct pva_sf_entry) : 0);
+			uint32_t rec = ALIGN8(head + nl);
 			struct pva_sf_dirent e;
 
 			off += d->d_reclen;
@@ -754,7 +779,10 @@ static int op_readdir(struct sf_call *c)
 			e.name_len = pva_cpu32(nl);
 			memset(c->out + used, 0, rec);
 			memcpy(c->out + used, &e, sizeof(e));
-			memcpy(c->out + used + sizeof(e), d->d_name, nl);
+			if (plus)
+				plus_entry(c, dir, d->d_name,
+					   c->out + used + sizeof(e));
+			memcpy(c->out + used + head, d->d_name, nl);
 			used += rec;
 			count++;
 		}

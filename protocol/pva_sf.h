@@ -33,8 +33,9 @@
 #define PVA_SF_F_NOTIFY		(1ull << 0)	/* host sends SF_NOTIFY */
 #define PVA_SF_F_XATTR		(1ull << 1)	/* extended attributes */
 #define PVA_SF_F_LOCKS		(1ull << 2)	/* POSIX record locks */
+#define PVA_SF_F_READDIRPLUS	(1ull << 3)	/* READDIR with entries */
 #define PVA_SF_F_KNOWN		(PVA_SF_F_NOTIFY | PVA_SF_F_XATTR | \
-				 PVA_SF_F_LOCKS)
+				 PVA_SF_F_LOCKS | PVA_SF_F_READDIRPLUS)
 
 /* Message types */
 #define PVA_SF_SHARES		1	/* -> names of the shares, NUL-separated */
@@ -225,8 +226,14 @@ struct pva_sf_readdir {
 	__le64 node;		/* the directory */
 	__le64 cookie;		/* 0 first; then the last entry's next */
 	__le32 max_bytes;	/* room for records in the answer */
-	__le32 reserved;
+	__le32 flags;		/* PVA_SF_READDIR_PLUS (F_READDIRPLUS) */
 };
+
+/*
+ * With PLUS every record is a pva_sf_dirent, a pva_sf_entry (node 0: none;
+ * else counted as one lookup, like LOOKUP's answer), then the name.
+ */
+#define PVA_SF_READDIR_PLUS	(1u << 0)
 
 struct pva_sf_readdir_out {
 	__le32 count;		/* records that follow */

@@ -1150,6 +1150,69 @@ static void test_readdir_large(void **state)
 
 /* ---- xattrs and locks ---- */
 
+/* READDIR_PLUS: each record carries the entry LOOKUP would give. */
+static void test_readdir_plus(void **state)
+{
+	struct t *t = *state;
+	struct pva_sf_readdir rq = { 0 };
+	struct pva_sf_readdir_out ro;
+	static uint8_t ans[4096 + sizeof(ro)];
+	uint32_t off, len;
+	char dir[512];
+	int seen = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path(t, "plus"));
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put(dir, "a", "12345");
+	assert_int_equal(mkdir(path(t, "plus/sub"), 0700), 0);
+	mount_s(t);
+	rq.r.mount = pva_cpu32(t->mount);
+	rq.node = pva_cpu64(lookup(t, PVA_SF_ROOT_NODE, "plus", PVA_S_OK));
+	rq.max_bytes = pva_cpu32(4096);
+	rq.flags = pva_cpu32(PVA_SF_READDIR_PLUS);
+	assert_int_equal(call(t, PVA_SF_READDIR, &rq, sizeof(rq)), PVA_S_OK);
+	/* lookup() below reuses out: keep the answer */
+	len = out_len;
+	assert_true(len <= sizeof(ans));
+	memcpy(ans, out, len);
+	memcpy(&ro, ans, sizeof(ro));
+	assert_int_equal(pva_le32(ro.count), 2);
+	assert_int_equal(pva_le32(ro.eof), 1);
+	off = sizeof(ro);
+	for (int i = 0; i < 2; i++) {
+		struct pva_sf_dirent d;
+		struct pva_sf_entry e;
+		char name[8] = { 0 };
+		uint32_t nl;
+
+		memcpy(&d, ans + off, sizeof(d));
+		memcpy(&e, ans + off + sizeof(d), sizeof(e));
+		nl = pva_le32(d.name_len);
+		assert_true(nl < sizeof(name));
+		memcpy(name, ans + off + sizeof(d) + sizeof(e), nl);
+		assert_true(pva_le64(e.node) > PVA_SF_ROOT_NODE);
+		assert_int_equal(pva_le64(e.attr.ino), pva_le64(d.ino));
+		/* the same node a LOOKUP gives */
+		assert_int_equal(lookup(t, pva_le64(rq.node), name, PVA_S_OK),
+				 pva_le64(e.node));
+		if (!strcmp(name, "a")) {
+			assert_int_equal(pva_le64(e.attr.size), 5);
+			assert_true(S_ISREG(pva_le32(e.attr.mode)));
+			seen |= 1;
+		} else {
+			assert_string_equal(name, "sub");
+			assert_int_equal(pva_le32(e.attr.mode), S_IFDIR | 0700);
+			seen |= 2;
+		}
+		off += (uint32_t)((sizeof(d) + sizeof(e) + nl + 7) & ~7u);
+	}
+	assert_int_equal(off, len);
+	assert_int_equal(seen, 3);
+	/* flags the host does not know are refused */
+	rq.flags = pva_cpu32(2);
+	assert_int_equal(call(t, PVA_SF_READDIR, &rq, sizeof(rq)), PVA_S_EINVAL);
+}
+
 static void test_xattr(void **state)
 {
 	struct t *t = *state;
@@ -1471,6 +1534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_confinement_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readdir_plus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xattr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locks, setup, teardown),

@@ -125,8 +125,9 @@ static inline int pva_balloon_migrate_end(struct page *page)
  * ->d_revalidate gets the parent and the name), PVA_FILLATTR_MASK (6.6),
  * PVA_HAVE_WRITEBACK_ITER (6.10), PVA_HAVE_INODE_TS (6.6: timestamp
  * accessors), PVA_HAVE_CAN_ODIRECT (6.5), PVA_HAVE_SET_DEFAULT_D_OP (6.17),
- * PVA_HAVE_FILELOCK_H (6.3) and PVA_HAVE_FILE_LOCK_CORE (6.9: the common
- * fields of struct file_lock moved into ->c).
+ * PVA_HAVE_FILELOCK_H (6.3), PVA_HAVE_FILE_LOCK_CORE (6.9: the common
+ * fields of struct file_lock moved into ->c) and PVA_D_ALLOC_PARALLEL_WQ
+ * (up to 6.x: d_alloc_parallel() takes the caller's wait queue).
  */
 #ifdef PVA_FS_COMPAT
 #include <linux/fs.h>
@@ -204,6 +205,14 @@ static inline struct timespec64 pva_inode_mtime(struct inode *inode)
 	return inode->i_mtime;
 #endif
 }
+
+/* @wq: DECLARE_WAIT_QUEUE_HEAD_ONSTACK in the caller, used before 6.19 */
+#ifdef PVA_D_ALLOC_PARALLEL_WQ
+#define pva_d_alloc_parallel(parent, name, wq) d_alloc_parallel(parent, name, wq)
+#else
+#define pva_d_alloc_parallel(parent, name, wq) \
+	({ (void)(wq); d_alloc_parallel(parent, name); })
+#endif
 
 /* The dentry operations of every dentry of @sb (6.17: a setter). */
 static inline void pva_set_d_op(struct super_block *sb,

@@ -424,6 +424,65 @@ static int pva_sf_rename(PVA_IDMAP *idmap, struct inode *old_dir,
 }
 
 /*
+ * READDIR_PLUS gave the entry of @name (counted as one lookup on the host):
+ * make or refresh its dentry, so a stat after readdir asks nothing.
+ */
+static void pva_sf_readdir_link(struct file *file, const char *name,
+				u32 len, const struct pva_sf_entry *entry)
+{
+	struct dentry *parent = file->f_path.dentry, *dentry, *alias;
+	struct pva_sf_sb *s = PVA_SF_SB(parent->d_sb);
+	struct qstr q = QSTR_INIT(name, len);
+	DECLARE_WAIT_QUEUE_HEAD_ONSTACK(wq);
+	u64 node = le64_to_cpu(entry->node);
+	struct inode *inode;
+
+	q.hash = full_name_hash(parent, name, len);
+	dentry = d_lookup(parent, &q);
+	if (!dentry) {
+		dentry = pva_d_alloc_parallel(parent, &q, &wq);
+		if (IS_ERR(dentry))
+			goto forget;
+	}
+	if (!d_in_lookup(dentry)) {
+		inode = d_inode(dentry);
+		if (inode && PVA_SF_I(inode)->node == node &&
+		    PVA_SF_I(inode)->epoch == READ_ONCE(s->epoch) &&
+		    !pva_sf_update_attr(inode, &entry->attr)) {
+			spin_lock(&inode->i_lock);
+			PVA_SF_I(inode)->nlookup++;	/* the host counted it */
+			spin_unlock(&inode->i_lock);
+			pva_sf_set_entry_time(dentry);
+			dput(dentry);
+			return;
+		}
+		/* cached as absent or as another file: look it up anew */
+		d_invalidate(dentry);
+		dput(dentry);
+		goto forget;
+	}
+	inode = pva_sf_iget(parent->d_sb, entry);	/* counts the lookup */
+	if (IS_ERR(inode)) {
+		d_lookup_done(dentry);
+		dput(dentry);
+		return;
+	}
+	alias = d_splice_alias(inode, dentry);
+	d_lookup_done(dentry);
+	if (alias) {
+		dput(dentry);
+		dentry = alias;
+	}
+	if (!IS_ERR(dentry)) {
+		pva_sf_set_entry_time(dentry);
+		dput(dentry);
+	}
+	return;
+forget:
+	pva_sf_defer(s, PVA_SF_FORGET, node, 1);
+}
+
+/*
  * Directory positions: 0 and 1 are "." and "..", then 2 + the host's
  * cookie of the next entry (cookies near LLONG_MAX only mark the end).
  */
@@ -435,7 +494,10 @@ static int pva_sf_readdir(struct file *file, struct dir_context *ctx)
 		.max_bytes = cpu_to_le32(PVA_SF_READDIR_BYTES -
 					 sizeof(struct pva_sf_readdir_out)),
 	};
+	struct pva_sf_sb *s = PVA_SF_SB(dir->i_sb);
 	struct pva_sf_readdir_out *out;
+	u32 head = sizeof(struct pva_sf_dirent);
+	bool plus, full = false;
 	u8 *buf;
 	int err = 0;
 
@@ -448,6 +510,12 @@ static int pva_sf_readdir(struct file *file, struct dir_context *ctx)
 	if (!buf)
 		return -ENOMEM;
 	out = (struct pva_sf_readdir_out *)buf;
+	/* entries too, unless nothing would keep them (cache=none) */
+	plus = (s->conn->features & PVA_SF_F_READDIRPLUS) && s->entry_timeout;
+	if (plus) {
+		req.flags = cpu_to_le32(PVA_SF_READDIR_PLUS);
+		head += sizeof(struct pva_sf_entry);
+	}
 	for (;;) {
 		u32 len, off = sizeof(*out), i, count;
 
@@ -463,33 +531,50 @@ static int pva_sf_readdir(struct file *file, struct dir_context *ctx)
 		}
 		count = le32_to_cpu(out->count);
 		for (i = 0; i < count; i++) {
+			struct pva_sf_entry e = { 0 };
 			struct pva_sf_dirent d;
 			u32 nlen, rec;
 
 			/* everything the host says is checked against len */
-			if (len - off < sizeof(d)) {
+			if (len - off < head) {
 				err = -EPROTO;
 				goto out;
 			}
 			memcpy(&d, buf + off, sizeof(d));
 			nlen = le32_to_cpu(d.name_len);
-			rec = ALIGN(sizeof(d) + nlen, 8);
+			rec = ALIGN(head + nlen, 8);
 			if (!nlen || nlen > PVA_SF_NAME_MAX ||
-			    sizeof(d) + nlen > len - off ||
+			    head + nlen > len - off ||
 			    le32_to_cpu(d.type) > 15) {
 				err = -EPROTO;
 				goto out;
 			}
-			if (!dir_emit(ctx, (const char *)buf + off + sizeof(d),
+			if (plus)
+				memcpy(&e, buf + off + sizeof(d), sizeof(e));
+			if (full) {
+				/* not shown: give the host its count back */
+				if (plus && e.node)
+					pva_sf_defer(s, PVA_SF_FORGET,
+						     le64_to_cpu(e.node), 1);
+				off = rec > len - off ? len : off + rec;
+				continue;
+			}
+			if (plus && e.node)
+				pva_sf_readdir_link(file, (const char *)buf +
+						    off + head, nlen, &e);
+			if (!dir_emit(ctx, (const char *)buf + off + head,
 				      nlen, le64_to_cpu(d.ino),
-				      le32_to_cpu(d.type)))
-				goto out;	/* the caller's buffer is full */
+				      le32_to_cpu(d.type))) {
+				full = true;	/* the caller's buffer */
+				off = rec > len - off ? len : off + rec;
+				continue;
+			}
 			/* ext4's end-of-directory cookie is LLONG_MAX */
 			ctx->pos = min_t(u64, le64_to_cpu(d.next),
 					 LLONG_MAX - 2) + 2;
 			off = rec > len - off ? len : off + rec;
 		}
-		if (le32_to_cpu(out->eof) || !count)
+		if (full || le32_to_cpu(out->eof) || !count)
 			break;
 	}
 out:
