@@ -39,12 +39,20 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static const char usage_text[] =
+	"usage: pva-fsbench time CMD [ARG...]\n"
+	"       pva-fsbench randread FILE COUNT [SECONDS]\n"
+	"       pva-fsbench meta DIR N\n"
+	"Timed pieces of the shared-folder benchmark (bench/guest/fs-bench.sh):\n"
+	"  time      run CMD, then print seconds=S\n"
+	"  randread  4 KiB preads at random aligned offsets, COUNT of them or\n"
+	"            for SECONDS; prints ops= seconds= iops= mbps=\n"
+	"  meta      create, stat and unlink N files in DIR; prints the rates\n"
+	"Exit status: 0 done, 1 an operation failed, 2 usage error.\n";
+
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: pva-fsbench time CMD [ARG...]\n"
-		"       pva-fsbench randread FILE COUNT [SECONDS]\n"
-		"       pva-fsbench meta DIR N\n");
+	fputs(usage_text, stderr);
 	exit(2);
 }
 
@@ -181,6 +189,10 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[1], "time") && argc >= 3)
 		return cmd_time(argv + 2);
