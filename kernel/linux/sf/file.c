@@ -101,7 +101,10 @@ static ssize_t pva_sf_read_at(struct inode *inode, u64 fh, loff_t pos,
 
 	err = pva_sf_call(PVA_SF_SB(inode->i_sb), PVA_SF_READ, &req,
 			  sizeof(req), NULL, 0, NULL, 0, buf, size, &len);
-	return err ? err : len;
+	/* apart: a ?: of int and u32 would make the error unsigned */
+	if (err)
+		return err;
+	return len;
 }
 
 /* WRITE @size bytes of @buf at @pos; the bytes written. */
