@@ -41,6 +41,14 @@ static int ends_at(struct sf_call *c, uint64_t total)
 	       sf_malformed(c, "payload size does not match its fields");
 }
 
+/* A request that is its fixed struct and nothing more. */
+static int take_all(struct sf_call *c, void *s, size_t size)
+{
+	int err = take(c, s, size);
+
+	return err ? err : ends_at(c, size);
+}
+
 /* A name of a directory entry at @off, copied NUL-terminated to @slot. */
 static int take_name(struct sf_call *c, int slot, uint32_t off, uint32_t len)
 {
@@ -253,7 +261,7 @@ static int op_unmount(struct sf_call *c)
 	struct pva_sf_node rq;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))))
+	if ((err = take_all(c, &rq, sizeof(rq))))
 		return err;
 	sf_mount_free(c->sf, c->m);
 	c->m = NULL;
@@ -313,7 +321,7 @@ static int op_getattr(struct sf_call *c)
 	struct stat st;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))) ||
+	if ((err = take_all(c, &rq, sizeof(rq))) ||
 	    (err = node_of(c, pva_le64(rq.node), &n)) ||
 	    (err = stat_node(n, &st)))
 		return err;
@@ -376,7 +384,7 @@ static int op_setattr(struct sf_call *c)
 	uint32_t valid;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))))
+	if ((err = take_all(c, &rq, sizeof(rq))))
 		return err;
 	valid = pva_le32(rq.valid);
 	if (valid & ~PVA_SF_SET_KNOWN)
@@ -450,7 +458,7 @@ static int op_open(struct sf_call *c)
 	uint32_t flags;
 	int acc, of, fd, err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))))
+	if ((err = take_all(c, &rq, sizeof(rq))))
 		return err;
 	flags = pva_le32(rq.flags);
 	if ((err = open_flags(c, flags, &acc, &of)) ||
@@ -588,7 +596,7 @@ static int op_release(struct sf_call *c)
 	struct sf_handle *h;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))) ||
+	if ((err = take_all(c, &rq, sizeof(rq))) ||
 	    (err = fh_of(c, pva_le64(rq.fh), &h)))
 		return err;
 	sf_handle_free(c->sf, h);
@@ -682,7 +690,7 @@ static int op_fsync(struct sf_call *c)
 	struct sf_handle *h;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))) ||
+	if ((err = take_all(c, &rq, sizeof(rq))) ||
 	    (err = fh_of(c, pva_le64(rq.fh), &h)))
 		return err;
 	err = pva_le32(rq.datasync) ? fdatasync(h->fd) : fsync(h->fd);
@@ -725,7 +733,7 @@ static int op_readdir(struct sf_call *c)
 	uint64_t cookie;
 	int fd, err = 0;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))) ||
+	if ((err = take_all(c, &rq, sizeof(rq))) ||
 	    (err = dir_of(c, pva_le64(rq.node), &dir)))
 		return err;
 	cookie = pva_le64(rq.cookie);
@@ -966,7 +974,7 @@ static int op_readlink(struct sf_call *c)
 	ssize_t r;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))) ||
+	if ((err = take_all(c, &rq, sizeof(rq))) ||
 	    (err = node_of(c, pva_le64(rq.node), &n)))
 		return err;
 	if (n->type != S_IFLNK)
@@ -1023,7 +1031,7 @@ static int op_statfs(struct sf_call *c)
 	struct statfs s;
 	int err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))) ||
+	if ((err = take_all(c, &rq, sizeof(rq))) ||
 	    (err = node_of(c, pva_le64(rq.node), &n)))
 		return err;
 	if (fstatfs(n->fd, &s))
@@ -1231,7 +1239,7 @@ static int op_lock(struct sf_call *c)
 	uint32_t type, cmd;
 	int fd, err;
 
-	if ((err = take(c, &rq, sizeof(rq))) || (err = ends_at(c, sizeof(rq))))
+	if ((err = take_all(c, &rq, sizeof(rq))))
 		return err;
 	type = pva_le32(rq.type);
 	cmd = pva_le32(rq.cmd);
