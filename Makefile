@@ -50,8 +50,8 @@ HOST_OUT := $(B)/host
 CC ?= gcc
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iprotocol
-HOST_CFLAGS := $(CFLAGS_COMMON) $(shell pkg-config --cflags json-c 2>/dev/null)
-HOST_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
+HOST_CFLAGS := $(CFLAGS_COMMON) $(shell pkg-config --cflags json-c libpng 2>/dev/null)
+HOST_LIBS := $(shell pkg-config --libs json-c libpng 2>/dev/null || echo -ljson-c -lpng16)
 GUEST_CFLAGS := $(CFLAGS_COMMON) -Ikernel/linux/include -static
 
 HOST_COMMON := log loop fdpass size config
@@ -59,8 +59,8 @@ HOST_COMMON := log loop fdpass size config
 HOST_SF := $(patsubst host/%.c,%,$(wildcard host/sf*.c))
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
 	keeper worker device ctl control echo testsvc balloon guest_ram \
-	$(HOST_SF) main))
-PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl))
+	$(HOST_SF) display png_write main))
+PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
 
 GUEST_PROGS := $(patsubst tests/guest/%.c,$(GUEST_OUT)/%,$(wildcard tests/guest/*.c))
@@ -73,7 +73,7 @@ ASAN_OUT := $(B)/host-asan
 PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF)))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write))
 
 .PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
@@ -126,6 +126,13 @@ $(GUEST_OUT)/pva-mount-shares: agent/pva-mount-shares
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 
+# libdrm, linked statically: the arm64 one is unpacked by setup
+LIBDRM_arm64 := $(PVA_CACHE)/libdrm-arm64/usr
+GUEST_DRM_FLAGS := $(if $(filter $(ARCH),$(HOST_ARCH)),$(shell pkg-config --cflags libdrm),-I$(LIBDRM_$(ARCH))/include/libdrm -I$(LIBDRM_$(ARCH))/include -L$(LIBDRM_$(ARCH))/lib/aarch64-linux-gnu)
+$(GUEST_OUT)/pva-drmtest: tests/guest/pva-drmtest.c $(wildcard protocol/*.h)
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_DRM_FLAGS) -o $@ $< -ldrm
+
 $(GUEST_OUT)/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(wildcard protocol/*.h) kernel/linux/include/uapi/pva.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -o $@ $< -lm
@@ -166,6 +173,7 @@ vm-test: host host-asan guest modules
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER)
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite balloon.sh
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite fs.sh
+	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite display.sh
 
 demo: setup
 	$(MAKE) host host-asan guest modules

@@ -30,7 +30,10 @@ static void usage(FILE *f)
 "  -s, --socket PATH        the socket QEMU connects to\n"
 "  -c, --ctl PATH           the socket pva-hostctl connects to\n"
 "  -m, --shm-size SIZE      shared memory size, a power of two from 64K to\n"
-"                           16G (default 4M); the services need about 1.2M\n"
+"                           16G (default 64M); the services need about 1.2M,\n"
+"                           the display's framebuffers get the rest (at\n"
+"                           least 16M; 4 heads share it: 64M allows\n"
+"                           2560x1440 on each, 256M 3840x2160)\n"
 "  -n, --vectors N          doorbell vectors, 1-%d (default 8); QEMU's\n"
 "                           vectors= must be at least N\n"
 "      --no-restart         exit (status 1) when the worker dies instead of\n"
@@ -50,6 +53,9 @@ static void usage(FILE *f)
 "                           with ,ro; repeatable (pva-hostctl share adds and\n"
 "                           removes shares at run time)\n"
 "      --no-sf              do not offer shared folders\n"
+"      --display-size WxH   the guest display's size at start (default\n"
+"                           1024x768; pva-hostctl display resize changes it)\n"
+"      --no-display         do not offer the display\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
 "  -h, --help               show this help\n"
@@ -104,10 +110,31 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
+/* "1280x800", each side PVA_DISPLAY_MIN_DIM..MAX_DIM. */
+static int parse_display_size(const char *s, unsigned int *w, unsigned int *h)
+{
+	unsigned long x, y;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	x = strtoul(s, &end, 10);
+	if (*end != 'x' || end[1] < '0' || end[1] > '9')
+		return -1;
+	y = strtoul(end + 1, &end, 10);
+	if (*end || x < PVA_DISPLAY_MIN_DIM || x > PVA_DISPLAY_MAX_DIM ||
+	    y < PVA_DISPLAY_MIN_DIM || y > PVA_DISPLAY_MAX_DIM)
+		return -1;
+	*w = (unsigned int)x;
+	*h = (unsigned int)y;
+	return 0;
+}
+
 enum {
 	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
 	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
 	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT, OPT_SHARE, OPT_NO_SF,
+	OPT_NO_DISPLAY, OPT_DISPLAY_SIZE,
 };
 
 /* --share NAME=PATH[,ro]: the directory must exist; kept absolute. */
@@ -196,6 +223,8 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "ram-layout", required_argument, NULL, OPT_RAM_LAYOUT },
 		{ "share", required_argument, NULL, OPT_SHARE },
 		{ "no-sf", no_argument, NULL, OPT_NO_SF },
+		{ "no-display", no_argument, NULL, OPT_NO_DISPLAY },
+		{ "display-size", required_argument, NULL, OPT_DISPLAY_SIZE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -214,12 +243,15 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->shm_size = 4 << 20;
+	cfg->shm_size = 64 << 20;
 	cfg->vectors = 8;
 	cfg->restart_worker = true;
 	cfg->echo = true;
 	cfg->balloon = true;
 	cfg->sf = true;
+	cfg->display = true;
+	cfg->display_width = 1024;
+	cfg->display_height = 768;
 	cfg->ram_layout = "q35";
 	cfg->log_level = LOG_INFO;
 	cfg->major_min = cfg->major_max = PVA_VERSION_MAJOR;
@@ -277,6 +309,18 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 			break;
 		case OPT_NO_SF:
 			cfg->sf = false;
+			break;
+		case OPT_NO_DISPLAY:
+			cfg->display = false;
+			break;
+		case OPT_DISPLAY_SIZE:
+			if (parse_display_size(optarg, &cfg->display_width,
+					       &cfg->display_height) < 0) {
+				fprintf(stderr, "pva-host: --display-size: '%s' is not WIDTHxHEIGHT, each %d-%d\n",
+					optarg, PVA_DISPLAY_MIN_DIM,
+					PVA_DISPLAY_MAX_DIM);
+				return -1;
+			}
 			break;
 		case OPT_GUEST_RAM:
 			free(cfg->guest_ram);

@@ -153,6 +153,7 @@ int device_add_service(struct device *dev, const struct service_ops *ops)
 
 static int device_layout(struct device *dev)
 {
+	struct service *rest = NULL;
 	uint64_t off;
 
 	dev->table_off = PVA_HEADER_SIZE;
@@ -166,12 +167,24 @@ static int device_layout(struct device *dev)
 		off += ROUND_UP(PVA_RING_CTRL_SIZE + ops->g2h_size, PAGE);
 		svc->h2g_off = off;
 		off += ROUND_UP(PVA_RING_CTRL_SIZE + ops->h2g_size, PAGE);
+		if (ops->data_size == SERVICE_DATA_REST) {
+			rest = svc;
+			continue;
+		}
+		svc->data_size = ops->data_size;
 		svc->data_off = ops->data_size ? off : 0;
 		off += ROUND_UP(ops->data_size, PAGE);
 	}
+	if (rest) {
+		/* last, so it can take what is left */
+		rest->data_off = off;
+		rest->data_size = off < dev->shm_size ? dev->shm_size - off : 0;
+		off += rest->ops->data_min;
+	}
 	if (off > dev->shm_size) {
-		log_err("the services need %" PRIu64 " KiB of shared memory, only %" PRIu64 " KiB configured (--shm-size)",
-			off >> 10, dev->shm_size >> 10);
+		log_err("the services need %" PRIu64 " KiB of shared memory, only %" PRIu64 " KiB configured (--shm-size)%s",
+			off >> 10, dev->shm_size >> 10,
+			rest ? "; or turn the display off (--no-display)" : "");
 		return -ENOSPC;
 	}
 	for (unsigned int i = 0; i < dev->nr_svcs; i++) {
@@ -207,7 +220,7 @@ static void write_service_table(struct device *dev)
 		d->g2h_size = pva_cpu32(ops->g2h_size);
 		d->h2g_size = pva_cpu32(ops->h2g_size);
 		d->data_off = pva_cpu64(svc->data_off);
-		d->data_size = pva_cpu64(ops->data_size);
+		d->data_size = pva_cpu64(svc->data_size);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hostctl.h"
 #include "size.h"
 
 enum {
@@ -53,6 +54,15 @@ static void usage(FILE *f)
 "  share remove NAME        stop sharing NAME; the guest's mounts of it fail\n"
 "                           with ESTALE from then on\n"
 "  share list               the shares, their paths and guest mounts\n"
+"  display heads            each head: the size the host asks for, what the\n"
+"                           guest shows, update counters\n"
+"  display resize WIDTH HEIGHT [--head N]\n"
+"                           ask the guest for WIDTHxHEIGHT on head N (0-3,\n"
+"                           default 0), turning it on; heads are placed\n"
+"                           left to right\n"
+"  display disable --head N turn head N off (not the last one on)\n"
+"  display screenshot [--head N] FILE\n"
+"                           write what head N shows to FILE (PNG)\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore, or 'random SEED' (one random write)\n"
@@ -149,7 +159,7 @@ static struct json_object *call(const char *path, struct json_object *req,
 	return ans;
 }
 
-static const char *jstr(struct json_object *o, const char *key)
+const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -158,7 +168,7 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static int64_t jint(struct json_object *o, const char *key)
+int64_t jint(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -167,7 +177,7 @@ static int64_t jint(struct json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
-static double jdbl(struct json_object *o, const char *key)
+double jdbl(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -176,7 +186,7 @@ static double jdbl(struct json_object *o, const char *key)
 	return json_object_get_double(v);
 }
 
-static struct json_object *jobj(struct json_object *o, const char *key)
+struct json_object *jobj(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -642,6 +652,8 @@ int main(int argc, char **argv)
 		req = build_balloon(argc, argv);
 	} else if (!strcmp(cmd, "share")) {
 		req = build_share(argc, argv);
+	} else if (!strcmp(cmd, "display")) {
+		req = build_display(argc, argv);
 	} else {
 		fprintf(stderr, "pva-hostctl: unknown command '%s'\nTry 'pva-hostctl --help'.\n",
 			cmd);
@@ -680,6 +692,8 @@ int main(int argc, char **argv)
 	else if (ok && !strcmp(cmd, "share"))
 		printf("share %s removed (%lld guest mounts revoked)\n", argv[2],
 		       (long long)jint(ans, "revoked_mounts"));
+	else if (ok && !strcmp(cmd, "display"))
+		print_display(argv[1], ans);
 	if (!ok)
 		fprintf(stderr, "pva-hostctl: %s\n", jstr(ans, "error"));
 	json_object_put(ans);

@@ -19,6 +19,11 @@ struct json_object;
 struct ctl_client;
 struct host_config;
 
+/* ops->data_size: the data region is what the other services leave of
+ * the shared memory (at least ops->data_min). One service at most.
+ */
+#define SERVICE_DATA_REST	UINT64_MAX
+
 /* rx() result: leave the message in the ring and call again later. */
 #define SERVICE_RETRY	1
 
@@ -37,7 +42,10 @@ struct service_ops {
 	uint16_t version;
 	uint64_t features;
 	uint32_t g2h_size, h2g_size;	/* ring data bytes, powers of two */
-	uint64_t data_size;		/* data region, 0 for none */
+	uint64_t data_size;		/* data region, 0 for none, or
+					 * SERVICE_DATA_REST
+					 */
+	uint64_t data_min;		/* for SERVICE_DATA_REST */
 
 	int (*init)(struct service *svc);
 	void (*destroy)(struct service *svc);
@@ -68,7 +76,7 @@ struct service {
 	const struct host_config *cfg;	/* pva-host's settings */
 	uint16_t id;
 	uint16_t vector;		/* valid while negotiated */
-	uint64_t g2h_off, h2g_off, data_off;
+	uint64_t g2h_off, h2g_off, data_off, data_size;
 	struct pva_ring rx;		/* guest -> host: we consume */
 	struct pva_ring tx;		/* host -> guest: we produce */
 	void *data;			/* data region, or NULL */
@@ -98,6 +106,7 @@ extern const struct service_ops control_service_ops;
 extern const struct service_ops echo_service_ops;
 extern const struct service_ops balloon_service_ops;
 extern const struct service_ops sf_service_ops;
+extern const struct service_ops display_service_ops;
 /* Test services: "selftest", or placeholders "balloon", "sf", "display". */
 const struct service_ops *testsvc_find(const char *type);
 

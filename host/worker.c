@@ -155,7 +155,9 @@ int worker_main(struct host_config *cfg)
 	    (cfg->echo && device_add_service(w.dev, &echo_service_ops) < 0) ||
 	    (cfg->balloon &&
 	     device_add_service(w.dev, &balloon_service_ops) < 0) ||
-	    add_sf(&w, m.restarts > 0) < 0) {
+	    add_sf(&w, m.restarts > 0) < 0 ||
+	    (cfg->display && !test_service(cfg, "display") &&
+	     device_add_service(w.dev, &display_service_ops) < 0)) {
 		log_err("cannot set up the services");
 		goto out;
 	}

@@ -343,5 +343,6 @@ PVA_STATIC_ASSERT(sizeof(struct pva_balloon_status) == 24, "status size");
 PVA_STATIC_ASSERT(sizeof(struct pva_balloon_stats) == 136, "stats size");
 
 #include "pva_sf.h"
+#include "pva_display.h"
 
 #endif /* PVA_PROTOCOL_H */

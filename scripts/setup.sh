@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=5	# bump when this script's result changes
+STAMP_VERSION=6	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -44,7 +44,7 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 	clang llvm libclang-rt-14-dev sparse
-	libjson-c-dev libcmocka-dev busybox-static
+	libjson-c-dev libcmocka-dev busybox-static libpng-dev libdrm-dev
 	linux-headers-$k61-amd64 linux-headers-$k612-amd64
 	linux-kbuild-6.1 linux-source-6.1
 	flex bison bc libelf-dev libssl-dev kmod groff-base"
@@ -107,6 +107,15 @@ if [ ! -x "$PVA_CACHE/busybox-arm64" ]; then
 	rm -rf "$t"
 fi
 cp /bin/busybox "$PVA_CACHE/busybox-amd64"
+
+# libdrm for the static arm64 guest programs (the amd64 one is installed),
+# unpacked rather than installed: nothing of arm64 lands in /usr
+if [ ! -f "$PVA_CACHE/libdrm-arm64/.done" ]; then
+	fetch libdrm-dev:arm64
+	rm -rf "$PVA_CACHE/libdrm-arm64"
+	dpkg -x "$dl/libdrm-dev_"*"_arm64.deb" "$PVA_CACHE/libdrm-arm64"
+	touch "$PVA_CACHE/libdrm-arm64/.done"
+fi
 
 # checkpatch.pl and the data files it reads, from the 6.1 source tarball
 if [ ! -x "$PVA_CACHE/checkpatch/scripts/checkpatch.pl" ]; then

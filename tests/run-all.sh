@@ -70,6 +70,10 @@ step balloon-arm64-6.1 vm arm64 6.1 balloon.sh
 step fs-x86_64-6.1 vm x86_64 6.1 fs.sh
 step fs-arm64-6.1 vm arm64 6.1 fs.sh
 step fs-x86_64-6.12 vm x86_64 6.12 fs.sh
+step display-x86_64-6.1 vm x86_64 6.1 display.sh
+step display-arm64-6.1 vm arm64 6.1 display.sh
+step display-x86_64-6.12 vm x86_64 6.12 display.sh
+step display-arm64-6.12 vm arm64 6.12 display.sh
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 from hostfs import Shares
 
@@ -47,6 +48,29 @@ def kernels():
             if m:
                 ks[{"61": "6.1", "612": "6.12"}[m.group(1)]] = m.group(2)
     return ks
+
+
+def png_size(path):
+    """Width and height of a PNG whose pixel data decompresses to exactly
+    what that size needs (8-bit RGB); raises on anything else."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path}: not a PNG")
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            if body[8:10] != b"\x08\x02":
+                raise ValueError(f"{path}: not 8-bit RGB")
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    if w is None or len(zlib.decompress(idat)) != h * (1 + 3 * w):
+        raise ValueError(f"{path}: truncated")
+    return w, h
 
 
 def guest_modules(kroot, kdir, names):
@@ -163,11 +187,14 @@ class Host:
 
 
 def json_path(obj, path):
-    """a.b.c with services[name] selecting a service by name."""
+    """a.b.c with services[name] selecting a service by name and a
+    number an element of a list."""
     for part in path.split("."):
         m = re.match(r"(\w+)\[([\w-]+)\]$", part)
         if m:
             obj = next(s for s in obj[m.group(1)] if s["name"] == m.group(2))
+        elif isinstance(obj, list):
+            obj = obj[int(part)]
         else:
             obj = obj[part]
     return obj
@@ -214,11 +241,12 @@ class Run:
         # extra modules of the guest kernel (e.g. a peer's driver), loaded
         # before the suite runs; busybox insmod wants them uncompressed
         load_extra = ""
-        if self.args.modules:
+        modules = self.args.modules + self.suite_directive("modules").split()
+        if modules:
             os.makedirs(os.path.join(stage, "modules", "extra"))
             kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
             for name, path in guest_modules(kroot, f"{self.kabi}-{debarch}",
-                                            self.args.modules):
+                                            modules):
                 dst = os.path.join(stage, "modules", "extra", name + ".ko")
                 if path.endswith(".xz"):
                     with lzma.open(path) as i, open(dst, "wb") as o:
@@ -384,6 +412,8 @@ poweroff -f
                                   *(["--ro"] if words[2:] == ["ro"] else []))
                 self.note(f"share add -> {r.returncode} {r.stdout}{r.stderr}")
                 return r.returncode
+            if words[0] == "screenshot":
+                return self.screenshot(words[1:])
             if words[0] == "host-log":
                 # does the host log contain a pattern (since the start)?
                 with open(os.path.join(self.out, "pva-host.log")) as f:
@@ -393,6 +423,33 @@ poweroff -f
             return 1
         self.note(f"unknown host action '{cmd}'")
         return 2
+
+    def screenshot(self, words):
+        """screenshot HEAD NAME [fnv HEX] [nonblack MIN] [size WxH]: take a
+        screenshot of HEAD into the log directory and check it."""
+        head, name, checks = words[0], words[1], words[2:]
+        path = os.path.join(self.out, name + ".png")
+        r = self.host.ctl("--json", "display", "screenshot", "--head", head,
+                          path)
+        self.note(f"screenshot {head} {name} -> {r.returncode}\n{r.stdout}{r.stderr}")
+        if r.returncode:
+            return r.returncode
+        ans = json.loads(r.stdout)
+        w, h = png_size(path)	# the file itself must be a valid PNG
+        if (w, h) != (ans["width"], ans["height"]):
+            self.note(f"screenshot {name}: the PNG is {w}x{h}")
+            return 1
+        for what, want in zip(checks[::2], checks[1::2]):
+            if what == "fnv" and ans["fnv"] != want:
+                self.note(f"screenshot {name}: fnv {ans['fnv']}, want {want}")
+                return 1
+            if what == "nonblack" and ans["nonblack"] < int(want):
+                self.note(f"screenshot {name}: {ans['nonblack']} pixels not black, want >= {want}")
+                return 1
+            if what == "size" and f"{w}x{h}" != want:
+                self.note(f"screenshot {name}: {w}x{h}, want {want}")
+                return 1
+        return 0
 
     def ram_allocated(self):
         """Bytes of the guest's RAM file the host holds now."""

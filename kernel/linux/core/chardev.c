@@ -307,7 +307,7 @@ static ssize_t pva_write_batch(struct pva_svc *svc, const char __user *buf,
 		if (need > r->size / 2)
 			return -EMSGSIZE;
 	}
-	ret = pva_svc_tx_begin(svc, need, !nonblock);
+	ret = pva_svc_tx_begin(svc, need, nonblock ? PVA_NOWAIT : PVA_WAIT);
 	if (ret)
 		return ret;
 	for (off = 0; off < count; off += rec) {
@@ -378,7 +378,7 @@ static ssize_t pva_write(struct file *file, const char __user *buf,
 	}
 	hdr.service = cpu_to_le16(svc->id);
 	rec = pva_msg_record_size(len);
-	ret = pva_svc_tx_begin(svc, rec, !nonblock);
+	ret = pva_svc_tx_begin(svc, rec, nonblock ? PVA_NOWAIT : PVA_WAIT);
 	if (ret)
 		goto out;
 	if (pva_ring_from_user(&svc->tx, svc->tx.local + sizeof(hdr),

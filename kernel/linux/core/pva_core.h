@@ -222,7 +222,14 @@ bool pva_header_valid(struct pva_dev *dev);
 void pva_svc_kick(struct pva_svc *svc);
 void pva_svc_release(struct kref *ref);
 void pva_svc_kill(struct pva_svc *svc);
-int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, bool wait);
+/* How a sender waits for ring space (chardev passes a bool: 0 or 1). */
+enum pva_wait {
+	PVA_NOWAIT = 0,
+	PVA_WAIT = 1,		/* interruptible */
+	PVA_WAIT_UNINTR = 2,	/* not cut short by signals, bounded */
+};
+
+int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, enum pva_wait wait);
 void pva_svc_tx_commit(struct pva_svc *svc, u32 rec, u32 len);
 void pva_svc_tx_commit_batch(struct pva_svc *svc, u32 bytes, u32 msgs,
 			     u32 payload);
@@ -232,7 +239,7 @@ void pva_svc_rx_commit_batch(struct pva_svc *svc, u32 bytes, u32 msgs,
 			     u32 payload);
 void pva_svc_rx_abort(struct pva_svc *svc);
 int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
-		 const void *payload, bool wait);
+		 const void *payload, enum pva_wait wait);
 void pva_svc_rx_work(struct work_struct *work);
 struct pva_svc *pva_client_get_svc(struct pva_client *c);
 

@@ -60,15 +60,35 @@ void pva_svc_kill(struct pva_svc *svc)
 
 /* ---- producing ---- */
 
+#define PVA_UNINTR_SPACE_TIMEOUT	(5 * HZ)
+
+/* Wait for room for @rec bytes (or a dead service): 0 or -errno. */
+static int pva_svc_wait_space(struct pva_svc *svc, u32 rec,
+			      enum pva_wait wait)
+{
+	if (wait == PVA_WAIT_UNINTR)
+		return wait_event_timeout(svc->wq, READ_ONCE(svc->dead) ||
+					  pva_ring_prod_space(&svc->tx, rec) !=
+					  PVA_RING_AGAIN,
+					  PVA_UNINTR_SPACE_TIMEOUT) ?
+		       0 : -ETIMEDOUT;
+	return wait_event_interruptible(svc->wq, READ_ONCE(svc->dead) ||
+					pva_ring_prod_space(&svc->tx, rec) !=
+					PVA_RING_AGAIN);
+}
+
 /*
- * Take the producer side and wait (if @wait) until a record of @rec bytes
- * fits. On success tx_lock is held: copy, then pva_svc_tx_commit().
+ * Take the producer side and wait (unless PVA_NOWAIT) until a record of
+ * @rec bytes fits. On success tx_lock is held: copy, then
+ * pva_svc_tx_commit().
  */
-int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, bool wait)
+int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, enum pva_wait wait)
 {
 	int ret;
 
-	if (mutex_lock_interruptible(&svc->tx_lock))
+	if (wait == PVA_WAIT_UNINTR)
+		mutex_lock(&svc->tx_lock);
+	else if (mutex_lock_interruptible(&svc->tx_lock))
 		return -ERESTARTSYS;
 	for (;;) {
 		if (READ_ONCE(svc->dead)) {
@@ -87,13 +107,11 @@ int pva_svc_tx_begin(struct pva_svc *svc, u32 rec, bool wait)
 			ret = -EIO;
 			break;
 		}
-		if (!wait) {
+		if (wait == PVA_NOWAIT) {
 			ret = -EAGAIN;
 			break;
 		}
-		ret = wait_event_interruptible(svc->wq, READ_ONCE(svc->dead) ||
-					       pva_ring_prod_space(&svc->tx, rec) !=
-					       PVA_RING_AGAIN);
+		ret = pva_svc_wait_space(svc, rec, wait);
 		if (ret)
 			break;
 	}
@@ -119,7 +137,8 @@ void pva_svc_tx_commit(struct pva_svc *svc, u32 rec, u32 len)
 
 /* Send a message whose payload is gathered from @iov (@niov pieces). */
 static int pva_svc_sendv(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
-			 const struct kvec *iov, unsigned int niov, bool wait)
+			 const struct kvec *iov, unsigned int niov,
+			 enum pva_wait wait)
 {
 	u32 len = le32_to_cpu(hdr->len);
 	u32 rec = pva_msg_record_size(len), pos;
@@ -142,7 +161,7 @@ static int pva_svc_sendv(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
 }
 
 int pva_svc_send(struct pva_svc *svc, const struct pva_msg_hdr *hdr,
-		 const void *payload, bool wait)
+		 const void *payload, enum pva_wait wait)
 {
 	struct kvec iov = {
 		.iov_base = (void *)payload, .iov_len = le32_to_cpu(hdr->len),
@@ -355,7 +374,7 @@ int pva_send(struct pva_client *c, u16 type, u16 flags, u32 req_id,
 		goto out;
 	}
 	pva_fill_hdr(&hdr, svc, type, flags, req_id, status, len);
-	ret = pva_svc_send(svc, &hdr, payload, false);
+	ret = pva_svc_send(svc, &hdr, payload, PVA_NOWAIT);
 out:
 	kref_put(&svc->ref, pva_svc_release);
 	return ret;
@@ -379,9 +398,10 @@ int pva_call(struct pva_client *c, u16 type, const void *req, u32 req_len,
 }
 PVA_EXPORT_SYMBOL(pva_call);
 
-int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
-	      unsigned int niov, void *resp, u32 resp_max, u32 *resp_len,
-	      unsigned long timeout)
+static int pva_callv_wait(struct pva_client *c, u16 type,
+			  const struct kvec *iov, unsigned int niov, void *resp,
+			  u32 resp_max, u32 *resp_len, unsigned long timeout,
+			  enum pva_wait wait)
 {
 	struct pva_svc *svc = pva_client_get_svc(c);
 	struct pva_call_slot slot = {
@@ -410,11 +430,15 @@ int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
 
 	pva_fill_hdr(&hdr, svc, type, PVA_MSG_F_REQUEST, slot.req_id, 0,
 		     req_len);
-	ret = pva_svc_sendv(svc, &hdr, iov, niov, true);
+	ret = pva_svc_sendv(svc, &hdr, iov, niov, wait);
 	if (!ret) {
-		left = wait_event_interruptible_timeout(svc->wq,
-							READ_ONCE(slot.done),
-							timeout);
+		if (wait == PVA_WAIT_UNINTR)
+			left = wait_event_timeout(svc->wq, READ_ONCE(slot.done),
+						  timeout);
+		else
+			left = wait_event_interruptible_timeout(svc->wq,
+								READ_ONCE(slot.done),
+								timeout);
 		if (left == 0)
 			ret = -ETIMEDOUT;
 		else if (left < 0)
@@ -432,4 +456,22 @@ int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
 	kref_put(&svc->ref, pva_svc_release);
 	return ret;
 }
+
+int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
+	      unsigned int niov, void *resp, u32 resp_max, u32 *resp_len,
+	      unsigned long timeout)
+{
+	return pva_callv_wait(c, type, iov, niov, resp, resp_max, resp_len,
+			      timeout, PVA_WAIT);
+}
 PVA_EXPORT_SYMBOL(pva_callv);
+
+int pva_callv_uninterruptible(struct pva_client *c, u16 type,
+			      const struct kvec *iov, unsigned int niov,
+			      void *resp, u32 resp_max, u32 *resp_len,
+			      unsigned long timeout)
+{
+	return pva_callv_wait(c, type, iov, niov, resp, resp_max, resp_len,
+			      timeout, PVA_WAIT_UNINTR);
+}
+PVA_EXPORT_SYMBOL(pva_callv_uninterruptible);

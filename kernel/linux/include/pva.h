@@ -71,6 +71,17 @@ int pva_callv(struct pva_client *c, u16 type, const struct kvec *iov,
 	      unsigned int niov, void *resp, u32 resp_max, u32 *resp_len,
 	      unsigned long timeout);
 
+/*
+ * pva_callv() that signals do not cut short, for paths that must reach
+ * the host even in a dying process (a DRM commit when the last file of a
+ * killed compositor closes). Waits at most @timeout for the answer and a
+ * few seconds for ring space.
+ */
+int pva_callv_uninterruptible(struct pva_client *c, u16 type,
+			      const struct kvec *iov, unsigned int niov,
+			      void *resp, u32 resp_max, u32 *resp_len,
+			      unsigned long timeout);
+
 /* PVA_S_* to -errno. */
 int pva_status_to_errno(u32 status);
 

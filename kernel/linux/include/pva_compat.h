@@ -275,4 +275,67 @@ static inline int pva_write_folios(struct address_space *mapping,
 #endif
 #endif /* PVA_FS_COMPAT */
 
+/*
+ * Display (pva_drm). Kbuild defines:
+ * - PVA_HAVE_FBDEV_SHMEM_OPS (6.13+): fbdev emulation is a DRM client that
+ *   drm_client_setup() starts, with the driver's fbdev_probe op;
+ *   PVA_HAVE_DRM_CLIENTS_DIR says where its header is (7.x);
+ * - PVA_HAVE_FBDEV_SHMEM_SETUP (6.11, 6.12): drm_fbdev_shmem_setup();
+ * - neither (6.1): drm_fbdev_generic_setup();
+ * - PVA_DRM_HAVE_DATE: struct drm_driver still has .date (before 6.14);
+ * - PVA_DRM_MODE_VALID_CONST: the connector's mode_valid takes a const
+ *   mode (6.5+);
+ * - PVA_DRM_ATOMIC_COMMIT: struct drm_atomic_state is called
+ *   struct drm_atomic_commit (7.x).
+ */
+#ifdef PVA_DRM_COMPAT
+#include <drm/drm_device.h>
+
+#if defined(PVA_HAVE_FBDEV_SHMEM_OPS)
+#include <drm/drm_fbdev_shmem.h>
+#ifdef PVA_HAVE_DRM_CLIENTS_DIR
+#include <drm/clients/drm_client_setup.h>
+#else
+#include <drm/drm_client_setup.h>
+#endif
+#define PVA_DRM_FBDEV_DRIVER_OPS	DRM_FBDEV_SHMEM_DRIVER_OPS,
+static inline void pva_drm_fbdev_setup(struct drm_device *drm)
+{
+	drm_client_setup(drm, NULL);
+}
+#elif defined(PVA_HAVE_FBDEV_SHMEM_SETUP)
+#include <drm/drm_fbdev_shmem.h>
+#define PVA_DRM_FBDEV_DRIVER_OPS
+static inline void pva_drm_fbdev_setup(struct drm_device *drm)
+{
+	drm_fbdev_shmem_setup(drm, 32);
+}
+#else
+#include <drm/drm_fb_helper.h>
+#define PVA_DRM_FBDEV_DRIVER_OPS
+static inline void pva_drm_fbdev_setup(struct drm_device *drm)
+{
+	drm_fbdev_generic_setup(drm, 32);
+}
+#endif
+
+#ifdef PVA_DRM_HAVE_DATE
+#define PVA_DRM_DRIVER_DATE	.date = "20261125",
+#else
+#define PVA_DRM_DRIVER_DATE
+#endif
+
+#ifdef PVA_DRM_MODE_VALID_CONST
+#define PVA_DRM_MODE_CONST	const
+#else
+#define PVA_DRM_MODE_CONST
+#endif
+
+#ifdef PVA_DRM_ATOMIC_COMMIT
+#define pva_drm_atomic_state	drm_atomic_commit
+#else
+#define pva_drm_atomic_state	drm_atomic_state
+#endif
+#endif /* PVA_DRM_COMPAT */
+
 #endif /* PVA_COMPAT_H */
