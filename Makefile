@@ -50,8 +50,9 @@ HOST_OUT := $(B)/host
 CC ?= gcc
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iprotocol
-HOST_CFLAGS := $(CFLAGS_COMMON) $(shell pkg-config --cflags json-c libpng 2>/dev/null)
-HOST_LIBS := $(shell pkg-config --libs json-c libpng 2>/dev/null || echo -ljson-c -lpng16)
+HOST_CFLAGS := $(CFLAGS_COMMON) $(shell pkg-config --cflags json-c libpng libvncserver 2>/dev/null)
+HOST_LIBS := $(shell pkg-config --libs json-c libpng libvncserver 2>/dev/null || echo -ljson-c -lpng16 -lvncserver)
+HOSTCTL_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 GUEST_CFLAGS := $(CFLAGS_COMMON) -Ikernel/linux/include -static
 
 HOST_COMMON := log loop fdpass size config
@@ -59,7 +60,7 @@ HOST_COMMON := log loop fdpass size config
 HOST_SF := $(patsubst host/%.c,%,$(wildcard host/sf*.c))
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
 	keeper worker device ctl control echo testsvc balloon guest_ram \
-	$(HOST_SF) display png_write main))
+	$(HOST_SF) display png_write vnc main))
 PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
 
@@ -73,7 +74,7 @@ ASAN_OUT := $(B)/host-asan
 PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc))
 
 .PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
@@ -90,7 +91,7 @@ $(HOST_OUT)/pva-host: $(PVA_HOST_OBJS)
 	$(CC) -o $@ $^ $(HOST_LIBS)
 
 $(HOST_OUT)/pva-hostctl: $(PVA_HOSTCTL_OBJS)
-	$(CC) -o $@ $^ $(HOST_LIBS)
+	$(CC) -o $@ $^ $(HOSTCTL_LIBS)
 
 $(ASAN_OUT)/%.o: host/%.c $(HOST_HEADERS)
 	@mkdir -p $(@D)

@@ -56,6 +56,9 @@ static void usage(FILE *f)
 "      --display-size WxH   the guest display's size at start (default\n"
 "                           1024x768; pva-hostctl display resize changes it)\n"
 "      --no-display         do not offer the display\n"
+"      --vnc [HOST:]PORT    a live VNC view of the guest's first head on\n"
+"                           HOST (default 127.0.0.1) PORT; view only; when\n"
+"                           the viewer resizes its window, the guest follows\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
 "  -h, --help               show this help\n"
@@ -134,7 +137,7 @@ enum {
 	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
 	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
 	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT, OPT_SHARE, OPT_NO_SF,
-	OPT_NO_DISPLAY, OPT_DISPLAY_SIZE,
+	OPT_NO_DISPLAY, OPT_DISPLAY_SIZE, OPT_VNC,
 };
 
 /* --share NAME=PATH[,ro]: the directory must exist; kept absolute. */
@@ -225,6 +228,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "no-sf", no_argument, NULL, OPT_NO_SF },
 		{ "no-display", no_argument, NULL, OPT_NO_DISPLAY },
 		{ "display-size", required_argument, NULL, OPT_DISPLAY_SIZE },
+		{ "vnc", required_argument, NULL, OPT_VNC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -312,6 +316,9 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 			break;
 		case OPT_NO_DISPLAY:
 			cfg->display = false;
+			break;
+		case OPT_VNC:
+			cfg->vnc = optarg;
 			break;
 		case OPT_DISPLAY_SIZE:
 			if (parse_display_size(optarg, &cfg->display_width,

@@ -26,6 +26,7 @@ struct host_config {
 	unsigned int nr_shares;
 	bool display;		/* offer the display */
 	unsigned int display_width, display_height;	/* head 0 at start */
+	const char *vnc;	/* --vnc [HOST:]PORT, or NULL */
 	char *sf_state;		/* runtime shares, for a restarted worker */
 	char *guest_ram;	/* file backing the guest's RAM, or NULL */
 	const char *ram_layout;	/* q35, virt or flat */

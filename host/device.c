@@ -877,6 +877,11 @@ bool service_can_send(struct service *svc, uint32_t len)
 
 /* ---- lookup and status ---- */
 
+struct loop *device_loop(struct device *dev)
+{
+	return dev->loop;
+}
+
 struct service *device_find_service(struct device *dev, const char *name)
 {
 	for (unsigned int i = 0; i < dev->nr_svcs; i++)

@@ -62,6 +62,7 @@ bool device_negotiated(const struct device *dev);
 /* Interrupt the guest on @vector when the current event is done. */
 void device_notify(struct device *dev, uint16_t vector);
 struct service *device_find_service(struct device *dev, const char *name);
+struct loop *device_loop(struct device *dev);
 struct service *device_service(struct device *dev, unsigned int i);
 unsigned int device_nr_services(const struct device *dev);
 void device_status(struct device *dev, struct json_object *obj);

@@ -20,11 +20,15 @@
 #include "device.h"
 #include "log.h"
 #include "png_write.h"
+#include "vnc.h"
 
 #define MAX_HEADS	PVA_DISPLAY_MAX_HEADS
 #define SLOT_ALIGN	4096u
 
 struct display_head {
+	unsigned int index;
+	struct display *d;
+
 	/* what the host wants */
 	bool enabled;
 	uint32_t width, height, x, y;
@@ -45,6 +49,7 @@ struct display {
 	bool config_dirty;		/* CONFIG to send */
 	bool hello;			/* the guest driver is up */
 	uint32_t guest_heads;
+	struct vnc *vnc;		/* live view of head 0, or NULL */
 	struct log_ratelimit rl;
 };
 
@@ -102,6 +107,8 @@ static bool display_size_ok(const struct service *svc, uint64_t w, uint64_t h)
 
 static void head_off(struct display_head *h)
 {
+	if (h->index == 0 && h->d->vnc)
+		vnc_set_picture(h->d->vnc, NULL, 0, 0);	/* before the free */
 	h->on = false;
 	free(h->fb);
 	h->fb = NULL;
@@ -123,6 +130,8 @@ static void head_copy(struct service *svc, struct display_head *h,
 		dst += h->so_width;
 	}
 	h->pixels += (uint64_t)w * rows;
+	if (h->index == 0 && h->d->vnc)
+		vnc_damage(h->d->vnc, x, y, w, rows);
 }
 
 /* ---- messages from the guest ---- */
@@ -232,6 +241,8 @@ static int display_scanout(struct service *svc, const struct pva_msg_hdr *hdr,
 	h->so_height = (uint32_t)ht;
 	h->so_stride = (uint32_t)stride;
 	h->so_offset = off;
+	if (head == 0 && d->vnc)
+		vnc_set_picture(d->vnc, h->fb, h->so_width, h->so_height);
 	/* what is there already counts: a restarted host has no DAMAGE yet */
 	head_copy(svc, h, 0, 0, h->so_width, h->so_height);
 	log_debug("display: head %u scans out %ux%u", head, h->so_width,
@@ -397,6 +408,14 @@ static struct json_object *display_json(const struct service *svc)
 	add_u64(o, "memory", svc->data_size);
 	add_u64(o, "head_memory", head_memory(svc));
 	json_object_object_add(o, "heads", heads_json(d));
+	if (d->vnc) {
+		struct json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "address", json_object_new_string(
+			vnc_address(d->vnc)));
+		add_u64(v, "viewers", vnc_viewers(d->vnc));
+		json_object_object_add(o, "vnc", v);
+	}
 	return o;
 }
 
@@ -588,12 +607,41 @@ static const struct ctl_command display_commands[] = {
 	{ NULL, NULL },
 };
 
+/* A VNC viewer resized its window: head 0 follows, as far as it fits. */
+static void display_vnc_resize(void *data, unsigned int w, unsigned int h)
+{
+	struct service *svc = data;
+	struct display *d = svc->priv;
+	struct display_head *head = &d->heads[0];
+
+	w = w < PVA_DISPLAY_MIN_DIM ? PVA_DISPLAY_MIN_DIM :
+	    w > PVA_DISPLAY_MAX_DIM ? PVA_DISPLAY_MAX_DIM : w;
+	h = h < PVA_DISPLAY_MIN_DIM ? PVA_DISPLAY_MIN_DIM :
+	    h > PVA_DISPLAY_MAX_DIM ? PVA_DISPLAY_MAX_DIM : h;
+	if (!display_size_ok(svc, w, h)) {
+		log_warn("vnc: %ux%u does not fit a head's memory, ignored",
+			 w, h);
+		return;
+	}
+	if (head->enabled && head->width == w && head->height == h)
+		return;
+	head->enabled = true;
+	head->width = w;
+	head->height = h;
+	display_new_layout(svc);
+}
+
 static int display_init(struct service *svc)
 {
 	struct display *d = calloc(1, sizeof(*d));
+	char err[256];
 
 	if (!d)
 		return -1;
+	for (unsigned int i = 0; i < MAX_HEADS; i++) {
+		d->heads[i].index = i;
+		d->heads[i].d = d;
+	}
 	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT;
 	d->heads[0].enabled = true;
 	d->heads[0].width = svc->cfg->display_width;
@@ -601,6 +649,16 @@ static int display_init(struct service *svc)
 	display_place_heads(d);
 	d->config_gen = 1;
 	svc->priv = d;
+	if (svc->cfg->vnc) {
+		/* a view is optional: without it the guest's display works */
+		d->vnc = vnc_new(device_loop(svc->dev), svc->cfg->vnc,
+				 display_vnc_resize, svc, err, sizeof(err));
+		if (d->vnc)
+			log_info("display: VNC view of head 0 on %s",
+				 svc->cfg->vnc);
+		else
+			log_err("display: no VNC view: %s", err);
+	}
 	return 0;
 }
 
@@ -610,6 +668,7 @@ static void display_destroy(struct service *svc)
 
 	for (unsigned int i = 0; i < MAX_HEADS; i++)
 		head_off(&d->heads[i]);
+	vnc_free(d->vnc);
 	free(d);
 }
 

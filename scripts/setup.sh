@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=6	# bump when this script's result changes
+STAMP_VERSION=7	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -44,7 +44,7 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 	clang llvm libclang-rt-14-dev sparse
-	libjson-c-dev libcmocka-dev busybox-static libpng-dev libdrm-dev
+	libjson-c-dev libcmocka-dev busybox-static libpng-dev libdrm-dev libvncserver-dev
 	linux-headers-$k61-amd64 linux-headers-$k612-amd64
 	linux-kbuild-6.1 linux-source-6.1
 	flex bison bc libelf-dev libssl-dev kmod groff-base"

@@ -2,9 +2,11 @@
 # The display in a guest: pva_drm loads, fbcon draws on it and the host's
 # screenshot shows it; a libdrm client's modes, page flips and front-buffer
 # damage reach the host pixel for pixel; host resizes become the preferred
-# mode with a hotplug uevent; a second head; bad requests; a host restart
-# and an unbind while a client holds the device. Run by vmtest.py.
+# mode with a hotplug uevent; a second head; bad requests; a host restart;
+# the host's VNC view, and a viewer resizing it; an unbind while a client
+# holds the device. Run by vmtest.py.
 # vmtest-modules: drm drm_kms_helper drm_shmem_helper
+# vmtest-host-args: --vnc 127.0.0.1:@FREEPORT@
 . /tests/lib.sh
 
 D=services[display].display
@@ -164,6 +166,25 @@ t_host_restart() {
 	stop_draw
 }
 
+t_vnc() {
+	# a VNC viewer sees head 0 pixel for pixel
+	draw /tmp/w.out --connector Virtual-1 --frames 2 --seed 21
+	hostcmd vnc-check size 1280x800 fnv "$(fnv_of /tmp/w.out)" ||
+		die "the VNC view differs from the frame"
+	stop_draw
+}
+
+t_vnc_resize() {
+	# the viewer's window is resized: the guest's preferred mode follows
+	hostcmd vnc-resize 1152 864 || die "SetDesktopSize failed"
+	pva-drmtest wait-preferred Virtual-1 1152x864 --timeout 20 ||
+		die "the preferred mode did not follow the VNC viewer"
+	draw /tmp/x.out --connector Virtual-1 --mode 1152x864 --frames 2 --seed 22
+	hostcmd vnc-check size 1152x864 fnv "$(fnv_of /tmp/x.out)" ||
+		die "the VNC view is not the new 1152x864 frame"
+	stop_draw
+}
+
 t_unbind_held() {
 	dev=$(basename "$(ls -d /sys/bus/auxiliary/devices/pva_core.display.*)")
 	draw /tmp/u.out --connector Virtual-1 --frames 2 --hold 6
@@ -195,5 +216,7 @@ t_run resize t_resize
 t_run second-head t_second_head
 t_run bad-requests t_bad_requests
 t_run host-restart t_host_restart
+t_run vnc t_vnc
+t_run vnc-resize t_vnc_resize
 t_run unbind-held t_unbind_held
 t_run unload t_unload
