@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The demo (make demo): pva in a guest, seen from both sides.
-# vmtest-host-args: --test-service selftest
+# vmtest-host-args: --test-service selftest --vnc 127.0.0.1:@FREEPORT@
+# vmtest-modules: drm drm_kms_helper drm_shmem_helper
 # vmtest-shares: main
 . /tests/lib.sh
 
@@ -70,6 +71,36 @@ t_demo() {
 	echo "--- host: pva-hostctl share list"
 	hostcmd hostctl share list || die "share list failed"
 	umount /mnt/main
+
+	echo "--- guest: loading pva_drm; the console moves to it"
+	insmod /modules/pva_drm.ko || die "insmod pva_drm failed"
+	sleep 1
+	dmesg | grep -E "pva_drm|frame buffer" | tail -n 3
+	pva-drmtest list
+	for i in 1 2 3 4 5 6; do
+		echo "pva demo: the guest console, drawn by fbcon on pva_drm ($i)" > /dev/tty1
+	done
+	sleep 1
+	echo "--- host: a screenshot of the guest's console"
+	hostcmd screenshot 0 demo-console nonblack 1000 || die "screenshot failed"
+	echo "--- host: pva-hostctl display resize 1280 800 (a bigger VM window)"
+	hostcmd hostctl display resize 1280 800 || die "resize failed"
+	pva-drmtest wait-preferred Virtual-1 1280x800 || die "no new preferred mode"
+	echo "--- host: a second monitor, 800x600"
+	hostcmd hostctl display resize 800 600 --head 1 || die "resize failed"
+	pva-drmtest wait-status Virtual-2 connected || die "no second head"
+	pva-drmtest list
+	echo "--- guest: a KMS client draws and page-flips; the host gets each frame"
+	pva-drmtest pattern --connector Virtual-1 --mode 1280x800 --frames 30 --hold 60 > /tmp/p.out &
+	until grep -q fnv= /tmp/p.out; do sleep 0.2; done
+	cat /tmp/p.out
+	hostcmd screenshot 0 demo-pattern fnv "$(sed -n 's/.*fnv=\([0-9a-f]*\).*/\1/p' /tmp/p.out)" ||
+		die "the host's picture is not the guest's frame"
+	echo "--- host: what a VNC viewer sees is the same frame"
+	hostcmd vnc-check fnv "$(sed -n 's/.*fnv=\([0-9a-f]*\).*/\1/p' /tmp/p.out)" ||
+		die "the VNC view differs"
+	kill $! 2>/dev/null
+	hostcmd hostctl display heads || die "display heads failed"
 }
 
 PVA_LIVE=1 t_run demo t_demo
