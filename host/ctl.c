@@ -150,11 +150,61 @@ static void cmd_debug_proto(struct ctl_client *c, struct json_object *p)
 	ctl_reply(c, json_object_new_object());
 }
 
+/* Test switch: send the guest an event of our making (malformed on
+ * purpose), to test how its drivers cope.
+ */
+static void cmd_debug_send(struct ctl_client *c, struct json_object *p)
+{
+	uint8_t payload[4096];
+	struct json_object *v;
+	const char *name = "", *hex = "";
+	struct service *svc;
+	uint64_t type;
+	size_t len, i;
+	int err;
+
+	if (json_object_object_get_ex(p, "service", &v))
+		name = json_object_get_string(v);
+	if (json_object_object_get_ex(p, "payload", &v))
+		hex = json_object_get_string(v);
+	len = strlen(hex) / 2;
+	if (get_u64(p, "type", 0xffff, &type) || strlen(hex) % 2 ||
+	    len > sizeof(payload)) {
+		ctl_reply_error(c, "debug: send needs a service, a type (0-65535) and a payload of at most 4096 bytes in hex");
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned int b;
+
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1) {
+			ctl_reply_error(c, "debug: send: the payload is not hex");
+			return;
+		}
+		payload[i] = (uint8_t)b;
+	}
+	svc = device_find_service(c->srv->dev, name);
+	if (!svc) {
+		ctl_reply_error(c, "debug: send: no service '%s'", name);
+		return;
+	}
+	err = service_send(svc, (uint16_t)type, 0, 0, 0, payload, (uint32_t)len);
+	if (err == -ENOTCONN)
+		ctl_reply_error(c, "debug: no negotiated guest");
+	else if (err)
+		ctl_reply_error(c, "debug: send failed: %s", strerror(-err));
+	else
+		ctl_reply(c, json_object_new_object());
+}
+
 static void cmd_debug(struct ctl_client *c, struct json_object *req)
 {
 	struct json_object *what;
 	const char *name;
 
+	if (json_object_object_get_ex(req, "send", &what)) {
+		cmd_debug_send(c, what);
+		return;
+	}
 	if (json_object_object_get_ex(req, "proto", &what)) {
 		cmd_debug_proto(c, what);
 		return;

@@ -66,6 +66,9 @@ static void usage(FILE *f)
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore, or 'random SEED' (one random write)\n"
+"  debug send SERVICE TYPE HEX\n"
+"                           test switch: send the guest an event of TYPE\n"
+"                           with the payload HEX ('-' for none) on SERVICE\n"
 "  debug proto MIN MAX MINOR FEATURES\n"
 "                           test switch: offer majors MIN-MAX, MINOR and\n"
 "                           FEATURES (a mask), then reset the device\n"
@@ -553,6 +556,24 @@ static struct json_object *build_debug(int argc, char **argv)
 		}
 		json_object_object_add(req, "corrupt_random",
 				       json_object_new_int64((int64_t)(uint32_t)seed));
+		return req;
+	}
+	if (argc == 5 && !strcmp(argv[1], "send")) {
+		char *end;
+		unsigned long type = strtoul(argv[3], &end, 0);
+
+		if (end == argv[3] || *end || type > 0xffff) {
+			fprintf(stderr, "pva-hostctl: debug send: bad type '%s'\n",
+				argv[3]);
+			json_object_put(req);
+			return NULL;
+		}
+		p = json_object_new_object();
+		json_object_object_add(p, "service", json_object_new_string(argv[2]));
+		json_object_object_add(p, "type", json_object_new_int64((int64_t)type));
+		json_object_object_add(p, "payload",
+				       json_object_new_string(strcmp(argv[4], "-") ? argv[4] : ""));
+		json_object_object_add(req, "send", p);
 		return req;
 	}
 	if (argc == 3 && !strcmp(argv[1], "corrupt")) {

@@ -146,6 +146,22 @@ t_bad_requests() {
 	pva-drmtest wait-preferred Virtual-1 1280x800 --timeout 5
 }
 
+t_bad_config() {
+	# malformed CONFIG events from the host: logged, nothing breaks
+	hostcmd hostctl debug send display 2 - || die "send failed"
+	hostcmd hostctl debug send display 2 "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" || die "send failed"
+	hostcmd hostctl debug send display 77 0102 || die "send failed"
+	# 99 heads, head 0 of 4294967295x4294967295: head 0 is taken as off
+	hostcmd hostctl debug send display 2 "0500000063000000002000000020000001000000ffffffffffffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" || die "send failed"
+	pva-drmtest wait-status Virtual-1 disconnected --timeout 20 ||
+		die "an impossible head 0 was not turned off"
+	dmesg | grep -q "malformed CONFIG" || die "no log line for the malformed CONFIG"
+	# the host's next real layout is taken again
+	hostcmd hostctl display resize 1280 800 || die "resize failed"
+	pva-drmtest wait-preferred Virtual-1 1280x800 --timeout 20 ||
+		die "the driver did not recover"
+}
+
 t_host_restart() {
 	# a client keeps showing a frame while pva-host's worker restarts
 	draw /tmp/k.out --connector Virtual-1 --frames 2 --seed 3
@@ -215,6 +231,7 @@ t_run dirty t_dirty
 t_run resize t_resize
 t_run second-head t_second_head
 t_run bad-requests t_bad_requests
+t_run bad-config t_bad_config
 t_run host-restart t_host_restart
 t_run vnc t_vnc
 t_run vnc-resize t_vnc_resize

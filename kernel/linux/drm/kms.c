@@ -74,7 +74,7 @@ static int pva_drm_send_scanout(struct pva_drm *pdrm,
 	head->scanout_sent = false;
 	head->width = w;
 	head->height = h;
-	if (!pdrm->up)
+	if (!READ_ONCE(pdrm->up))
 		return -ENOTCONN;
 	if (w) {
 		so.flags = cpu_to_le32(PVA_DISPLAY_HEAD_ENABLED);
@@ -133,7 +133,7 @@ static int pva_drm_send_damage(struct pva_drm *pdrm, struct pva_drm_head *head,
 {
 	struct kvec iov[2];
 
-	if (!pdrm->up || !head->scanout_sent || !d->nr)
+	if (!READ_ONCE(pdrm->up) || !head->scanout_sent || !d->nr)
 		return 0;
 	d->hdr.head = cpu_to_le32(head->index);
 	d->hdr.nr_rects = cpu_to_le32(d->nr);
