@@ -20,7 +20,9 @@
 #include "pva_ring.h"
 
 #define FG_NVEC		4
-#define FG_SHM_SIZE	(4u << 20)
+#ifndef FG_SHM_SIZE
+#define FG_SHM_SIZE	(4u << 20)	/* a test may define a larger one */
+#endif
 #define FG_RAM_SIZE	(8u << 20)	/* the guest's "RAM" file */
 #define FG_NSVC		3		/* control, echo, balloon */
 #define FG_MAX_SVC	4		/* and one more (fg_init_with) */
@@ -38,6 +40,7 @@ struct fake_guest {
 	 */
 	struct pva_ring tx[FG_MAX_SVC], rx[FG_MAX_SVC];
 	int nsvc;
+	const struct service_ops *extra;	/* service 3, or NULL */
 };
 
 static inline struct pva_header *fg_hdr(struct fake_guest *g)
@@ -60,6 +63,8 @@ static inline int fg_init_with(struct fake_guest *g,
 	g->cfg.minor = PVA_VERSION_MINOR;
 	g->cfg.features = PVA_F_KNOWN;
 	g->cfg.log_level = 0;	/* quiet */
+	g->cfg.display_width = 1024;	/* pva-host's defaults */
+	g->cfg.display_height = 768;
 	g->ram_fd = memfd_create("fake-guest-ram", MFD_CLOEXEC);
 	if (g->ram_fd < 0 || ftruncate(g->ram_fd, FG_RAM_SIZE) < 0)
 		return -1;
@@ -88,6 +93,7 @@ static inline int fg_init_with(struct fake_guest *g,
 	    device_start(g->dev))
 		return -1;
 	g->nsvc = extra ? FG_MAX_SVC : FG_NSVC;
+	g->extra = extra;
 	device_guest_up(g->dev, guest_ev, FG_NVEC, 1);
 	return 0;
 }
@@ -95,6 +101,27 @@ static inline int fg_init_with(struct fake_guest *g,
 static inline int fg_init(struct fake_guest *g)
 {
 	return fg_init_with(g, NULL);
+}
+
+/* pva-host's worker dies and a new one starts on the same shared memory:
+ * the services start afresh, the guest has to negotiate again.
+ */
+static inline int fg_restart_host(struct fake_guest *g)
+{
+	int guest_ev[FG_NVEC];
+
+	device_free(g->dev);
+	g->dev = device_new(&g->cfg, g->loop, g->shm_fd, g->host_ev, FG_NVEC);
+	if (!g->dev || device_add_service(g->dev, &control_service_ops) ||
+	    device_add_service(g->dev, &echo_service_ops) ||
+	    device_add_service(g->dev, &balloon_service_ops) ||
+	    (g->extra && device_add_service(g->dev, g->extra)) ||
+	    device_start(g->dev))
+		return -1;
+	for (int v = 0; v < FG_NVEC; v++)
+		guest_ev[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	device_guest_up(g->dev, guest_ev, FG_NVEC, 1);
+	return 0;
 }
 
 static inline void fg_fini(struct fake_guest *g)
