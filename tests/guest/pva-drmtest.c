@@ -80,7 +80,8 @@ static const char usage_text[] =
 "       pva-drmtest wait-hotplug [--timeout SEC]\n"
 "       pva-drmtest uevents [--count N] [--timeout SEC] [--out FILE]\n"
 "       pva-drmtest pattern [--connector NAME] [--mode WxH] [--frames N]\n"
-"                           [--seed S] [--dirty [--clips K]] [--hold SEC]\n"
+"                           [--seed S] [--dirty [--clips K]] [--blank SEC]\n"
+"                           [--hold SEC]\n"
 "       pva-drmtest fnv --mode WxH [--frame F] [--seed S]\n"
 "       pva-drmtest off [--connector NAME] [--hold SEC]\n"
 "Drive a KMS device (default " DEFAULT_CARD ") and print key=value lines.\n"
@@ -101,7 +102,9 @@ static const char usage_text[] =
 "                  frames 1..N-1 into the back buffer and page-flip, waiting\n"
 "                  5 s at most for each event (--dirty: draw into buffer 0\n"
 "                  and DIRTYFB with K horizontal stripes); prints width=\n"
-"                  height= frames= fnv= flips= and fps=; --hold keeps the\n"
+"                  height= frames= fnv= flips= and fps=; --blank turns the\n"
+"                  connector off (DPMS) for SEC seconds and on again,\n"
+"                  printing blanked=1 and unblanked=1; --hold keeps the\n"
 "                  mode set SEC seconds longer\n"
 "  fnv             print the fnv= pattern prints for frame F (default 0)\n"
 "  off             turn off the CRTC driving CONNECTOR; prints off=1\n"
@@ -308,6 +311,7 @@ enum {
 	O_COUNT = 1 << 9,
 	O_OUT = 1 << 10,
 	O_FRAME = 1 << 11,
+	O_BLANK = 1 << 12,
 };
 
 static const struct optdef {
@@ -327,6 +331,7 @@ static const struct optdef {
 	{ "count", O_COUNT, true },
 	{ "out", O_OUT, true },
 	{ "frame", O_FRAME, true },
+	{ "blank", O_BLANK, true },
 };
 
 struct opts {
@@ -337,6 +342,7 @@ struct opts {
 	uint32_t frames;
 	uint32_t seed;
 	double hold;		/* seconds */
+	double blank;		/* seconds of DPMS off after the last frame */
 	uint32_t clips;
 	double timeout;		/* seconds */
 	uint32_t count;
@@ -415,6 +421,10 @@ static int set_opt(struct opts *o, const struct optdef *d, const char *v)
 	case O_HOLD:
 		if (!parse_secs(v, &o->hold))
 			return usage("--hold: '%s' is not a number of seconds", v);
+		break;
+	case O_BLANK:
+		if (!parse_secs(v, &o->blank))
+			return usage("--blank: '%s' is not a number of seconds", v);
 		break;
 	case O_CLIPS:
 		if (!parse_u32(v, &o->clips) || !o->clips || o->clips > MAX_CLIPS)
@@ -611,6 +621,27 @@ static const char *status_name(drmModeConnection s)
 	default:
 		return "unknown";
 	}
+}
+
+/* Set a connector's DPMS property: 0 on, 3 off. */
+static int set_dpms(int fd, uint32_t conn, uint64_t value)
+{
+	drmModeObjectProperties *props;
+	int ret = -1;
+
+	props = drmModeObjectGetProperties(fd, conn, DRM_MODE_OBJECT_CONNECTOR);
+	if (!props)
+		return -1;
+	for (uint32_t i = 0; i < props->count_props; i++) {
+		drmModePropertyRes *p = drmModeGetProperty(fd, props->props[i]);
+
+		if (p && !strcmp(p->name, "DPMS"))
+			ret = drmModeConnectorSetProperty(fd, conn, p->prop_id,
+							  value);
+		drmModeFreeProperty(p);
+	}
+	drmModeFreeObjectProperties(props);
+	return ret;
 }
 
 /* The value of an object's property, or -1 when it has none of that name. */
@@ -1304,6 +1335,21 @@ static int run_pattern(struct opts *o, int fd, const drmModeRes *res,
 	       w, h, o->frames, hash, flips);
 	printf("fps=%.2f\n", o->frames > 1 && t > 0 ? (o->frames - 1) / t : 0.0);
 	fflush(stdout);
+	if (o->given & O_BLANK) {
+		if (set_dpms(fd, conn->connector_id, DRM_MODE_DPMS_OFF)) {
+			rc = fail_errno(errno, "DPMS off");
+			goto out;
+		}
+		printf("blanked=1\n");
+		fflush(stdout);
+		usleep((useconds_t)(o->blank * 1e6));
+		if (set_dpms(fd, conn->connector_id, DRM_MODE_DPMS_ON)) {
+			rc = fail_errno(errno, "DPMS on");
+			goto out;
+		}
+		printf("unblanked=1\n");
+		fflush(stdout);
+	}
 	if (o->hold > 0)
 		rc = hold_device(fd, crtc, o->hold);
 out:
@@ -1437,7 +1483,7 @@ static const struct cmd {
 	{ "wait-hotplug", O_TIMEOUT, cmd_wait_hotplug },
 	{ "uevents", O_COUNT | O_TIMEOUT | O_OUT, cmd_uevents },
 	{ "pattern", O_CARD | O_CONNECTOR | O_MODE | O_FRAMES | O_SEED |
-		     O_HOLD | O_DIRTY | O_CLIPS, cmd_pattern },
+		     O_HOLD | O_DIRTY | O_CLIPS | O_BLANK, cmd_pattern },
 	{ "fnv", O_MODE | O_FRAME | O_SEED, cmd_fnv },
 	{ "off", O_CARD | O_CONNECTOR | O_HOLD, cmd_off },
 };

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The display in a guest: pva_drm loads, fbcon draws on it and the host's
 # screenshot shows it; a libdrm client's modes, page flips and front-buffer
-# damage reach the host pixel for pixel; host resizes become the preferred
+# damage reach the host pixel for pixel; DPMS blanking; host resizes become the preferred
 # mode with a hotplug uevent; a second head; bad requests; a host restart;
 # the host's VNC view, and a viewer resizing it; an unbind while a client
 # holds the device. Run by vmtest.py.
@@ -10,6 +10,13 @@
 . /tests/lib.sh
 
 D=services[display].display
+
+# a failed test leaves no client holding the device
+die() {
+	[ -n "${drawer:-}" ] && kill "$drawer" 2>/dev/null
+	echo "$*"
+	exit 1
+}
 CARD=/sys/class/drm/card0
 
 # fnv_of OUTPUT: the fnv= value pva-drmtest printed
@@ -96,6 +103,27 @@ t_dirty() {
 	draw /tmp/d.out --connector Virtual-1 --dirty --clips 4 --frames 3 --seed 11
 	hostcmd screenshot 0 dirty fnv "$(fnv_of /tmp/d.out)" ||
 		die "the host's picture differs after DIRTYFB"
+	stop_draw
+}
+
+t_blank() {
+	# DPMS off: the host shows nothing; on: the same frame again
+	pva-drmtest pattern --connector Virtual-1 --frames 2 --seed 13 --blank 3 \
+		--hold 60 > /tmp/b.out 2>&1 &
+	drawer=$!
+	_i=0
+	until grep -q blanked=1 /tmp/b.out; do
+		_i=$((_i + 1)); [ $_i -lt 300 ] || die "no DPMS off: $(cat /tmp/b.out)"; sleep 0.1
+	done
+	hostcmd status-cmp $D.heads.0.scanout.on eq false ||
+		die "the host still shows head 0 while it is blanked"
+	_i=0
+	until grep -q unblanked=1 /tmp/b.out; do
+		_i=$((_i + 1)); [ $_i -lt 300 ] || die "no DPMS on"; sleep 0.1
+	done
+	cat /tmp/b.out
+	hostcmd screenshot 0 unblanked fnv "$(fnv_of /tmp/b.out)" ||
+		die "the frame did not come back after DPMS on"
 	stop_draw
 }
 
@@ -228,6 +256,7 @@ t_run load t_load
 t_run fbcon t_fbcon
 t_run pattern t_pattern
 t_run dirty t_dirty
+t_run blank t_blank
 t_run resize t_resize
 t_run second-head t_second_head
 t_run bad-requests t_bad_requests

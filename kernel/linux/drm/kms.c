@@ -194,6 +194,7 @@ static void pva_drm_plane_atomic_update(struct drm_plane *plane,
 								      plane);
 	struct drm_shadow_plane_state *shadow = to_drm_shadow_plane_state(new);
 	struct drm_framebuffer *fb = new->fb;
+	struct drm_crtc_state *crtc_state = NULL;
 	struct drm_atomic_helper_damage_iter iter;
 	struct pva_drm_damage *damage;
 	struct drm_rect clip;
@@ -201,7 +202,11 @@ static void pva_drm_plane_atomic_update(struct drm_plane *plane,
 	u32 w, h;
 	u8 *dst;
 
-	if (!fb || !new->visible || !drm_dev_enter(plane->dev, &idx))
+	if (new->crtc)
+		crtc_state = drm_atomic_get_new_crtc_state(state, new->crtc);
+	/* an inactive CRTC (DPMS off) shows nothing: atomic_disable said so */
+	if (!fb || !new->visible || !crtc_state || !crtc_state->active ||
+	    !drm_dev_enter(plane->dev, &idx))
 		return;
 	damage = kzalloc(sizeof(*damage), GFP_KERNEL);
 	if (!damage)
