@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=7	# bump when this script's result changes
+STAMP_VERSION=8	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -47,7 +47,8 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	libjson-c-dev libcmocka-dev busybox-static libpng-dev libdrm-dev libvncserver-dev
 	linux-headers-$k61-amd64 linux-headers-$k612-amd64
 	linux-kbuild-6.1 linux-source-6.1
-	flex bison bc libelf-dev libssl-dev kmod groff-base"
+	flex bison bc libelf-dev libssl-dev kmod groff-base
+	xserver-xorg-core x11-xserver-utils"
 log "apt-get install"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null

@@ -74,6 +74,7 @@ step display-x86_64-6.1 vm x86_64 6.1 display.sh
 step display-arm64-6.1 vm arm64 6.1 display.sh
 step display-x86_64-6.12 vm x86_64 6.12 display.sh
 step display-arm64-6.12 vm arm64 6.12 display.sh
+step xorg-x86_64-6.1 vm x86_64 6.1 display-xorg.sh
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

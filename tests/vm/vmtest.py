@@ -27,6 +27,7 @@ import time
 import zlib
 
 from hostfs import Shares
+from rfb import RFB, fnv as rfb_fnv
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.environ.get("PVA_CACHE", "/var/cache/pva")
@@ -38,6 +39,11 @@ BAD_KERNEL = re.compile(
     r"refcount_t:|list_add corruption|list_del corruption|"
     r"Unable to handle kernel|Kernel panic|stack-protector|"
     r"scheduling while atomic|sleeping function called from invalid context)")
+
+
+# Guest kernel modules a host-root guest needs before its root is mounted
+# (with their dependencies, as `modprobe --show-depends` prints them).
+HOSTROOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
 
 
 def kernels():
@@ -71,6 +77,19 @@ def png_size(path):
     if w is None or len(zlib.decompress(idat)) != h * (1 + 3 * w):
         raise ValueError(f"{path}: truncated")
     return w, h
+
+
+def solid_fnv(rgb, pixels):
+    """The host's screenshot fnv (FNV-1a 64 of the XRGB pixels as
+    little-endian bytes, X as 0) of PIXELS pixels of colour RGB."""
+    b0, b1, b2 = rgb & 0xff, (rgb >> 8) & 0xff, (rgb >> 16) & 0xff
+    f, prime, mask = 0xcbf29ce484222325, 0x100000001b3, (1 << 64) - 1
+    for _ in range(pixels):
+        f = ((f ^ b0) * prime) & mask
+        f = ((f ^ b1) * prime) & mask
+        f = ((f ^ b2) * prime) & mask
+        f = (f * prime) & mask
+    return f"{f:016x}"
 
 
 def guest_modules(kroot, kdir, names):
@@ -242,6 +261,8 @@ class Run:
         # before the suite runs; busybox insmod wants them uncompressed
         load_extra = ""
         modules = self.args.modules + self.suite_directive("modules").split()
+        if self.hostroot():
+            modules = HOSTROOT_MODULES + modules
         if modules:
             os.makedirs(os.path.join(stage, "modules", "extra"))
             kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
@@ -258,8 +279,13 @@ class Run:
             shutil.copy(os.path.join(ROOT, "tests", "vm", f),
                         os.path.join(stage, "tests"))
         suite = os.path.basename(self.args.suite)
-        with open(os.path.join(stage, "init"), "w") as f:
-            f.write(f"""#!/bin/busybox sh
+        if self.hostroot():
+            progs = sorted(os.listdir(gdir)) + [os.path.basename(p) for p
+                                                in self.args.guest_prog]
+            self.write_hostroot_init(stage, load_extra, suite, progs)
+        else:
+            with open(os.path.join(stage, "init"), "w") as f:
+                f.write(f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -291,6 +317,77 @@ poweroff -f
                            check=True)
         return initrd
 
+    def hostroot(self):
+        """A host-root guest ('# vmtest-hostroot: yes', or --hostroot): the
+        initramfs mounts the host's / read-only over 9p with a tmpfs
+        overlay on top and runs the suite in it, so the suite can use the
+        host's programs (Xorg, python3, ...). x86_64 guests only."""
+        return self.args.hostroot or self.suite_directive("hostroot") == "yes"
+
+    def write_hostroot_init(self, stage, load_extra, suite, progs):
+        """The initramfs's /init for a host-root guest: modules, the host's
+        root as an overlay at /newroot with pva's modules, tests and guest
+        programs copied in, then the suite chrooted into it (pid 1 and the
+        console stay the initramfs's, so hostcmd works as before)."""
+        r = "/newroot"
+        cps = "".join(f"cp /bin/{p} {r}/usr/local/bin/\n" for p in progs)
+        with open(os.path.join(stage, "tests", "pva-run.sh"), "w") as f:
+            f.write(f"""cd /tests
+. /tests/lib.sh
+hostcmd boot
+PVA_BOOT=$?
+[ "$PVA_BOOT" -gt 0 ] || {{ echo PVA-UNEXPECTED-BOOT; exit 1; }}
+PVA_ARCH={self.arch} PVA_BOOT=$PVA_BOOT sh /tests/{suite}
+dump_dmesg
+echo PVA-DONE
+""")
+        with open(os.path.join(stage, "init"), "w") as f:
+            f.write(f"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+{load_extra}mkdir -p /lower /rw {r}
+mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose \\
+	hostroot /lower || {{ echo "PVA-HOSTROOT: cannot mount the host's root"; poweroff -f; }}
+mount -t tmpfs -o mode=0755 rw /rw
+mkdir /rw/upper /rw/work
+mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work \\
+	overlay {r} || {{ echo "PVA-HOSTROOT: no overlay"; poweroff -f; }}
+mkdir -p {r}/tests {r}/modules {r}/usr/local/bin
+cp -a /tests/. {r}/tests/
+cp -a /modules/. {r}/modules/
+{cps}mount -t proc proc {r}/proc
+mount -t sysfs sys {r}/sys
+mount -t devtmpfs dev {r}/dev
+mkdir -p {r}/dev/pts {r}/dev/shm
+mount -t devpts devpts {r}/dev/pts
+mount -t tmpfs shm {r}/dev/shm
+mount -t tmpfs -o mode=1777 tmp {r}/tmp
+mount -t tmpfs -o mode=0755 run {r}/run
+echo PVA-BOOTED
+chroot {r} /usr/bin/env -i HOME=/root TERM=linux PVA_HOSTROOT=1 \\
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
+	/bin/sh /tests/pva-run.sh
+poweroff -f
+""")
+
+    def skip_hostroot(self):
+        """A host-root suite on a guest that cannot run the host's
+        programs: every test SKIPs, nothing boots."""
+        why = f"(a host-root guest runs the host's x86_64 programs, not on {self.arch})"
+        n = 0
+        with open(os.path.join(ROOT, "tests", "vm", self.args.suite)) as f:
+            for line in f:
+                m = re.match(r"\s*t_run\s+([\w-]+)", line)
+                if m:
+                    n += 1
+                    print(f"  {self.arch}: SKIP {m.group(1)} {why}", flush=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        print(f"vm-test {self.arch} {self.args.kver}: 0 passed, 0 failed, "
+              f"{n} skipped, 0 problems, 0 s {why}")
+        return 0
+
     def qemu_cmd(self, initrd, sock):
         debarch = "amd64" if self.arch == "x86_64" else "arm64"
         kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
@@ -319,6 +416,10 @@ poweroff -f
                 "-initrd", initrd, "-append", append,
                 "-chardev", f"socket,path={sock},id=pva",
                 "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
+        if self.hostroot():
+            cmd += ["-fsdev", "local,id=hostroot,path=/,security_model=none,"
+                    "readonly=on,multidevs=remap",
+                    "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"]
         if self.suite_directive("boots", "1") == "1":
             cmd.append("-no-reboot")
         if self.args.monitor:
@@ -337,8 +438,39 @@ poweroff -f
         return default
 
     def suite_host_args(self):
-        """pva-host options the suite needs ('# vmtest-host-args: ...')."""
-        return self.suite_directive("host-args").split()
+        """pva-host options the suite needs ('# vmtest-host-args: ...');
+        @FREEPORT@ becomes a free TCP port (self.free_port)."""
+        args = self.suite_directive("host-args")
+        if "@FREEPORT@" in args:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.free_port = s.getsockname()[1]
+            args = args.replace("@FREEPORT@", str(self.free_port))
+        return args.split()
+
+    def vnc_action(self, words):
+        """vnc-check [fnv HEX] [size WxH]: what a VNC viewer of pva-host's
+        view gets; vnc-resize W H: a viewer asks for that size."""
+        v = RFB("127.0.0.1", self.free_port,
+                resize=words[0] == "vnc-resize")
+        try:
+            if words[0] == "vnc-resize":
+                v.set_desktop_size(int(words[1]), int(words[2]))
+                v.sync()
+                return 0
+            w, h, px = v.screen()
+        finally:
+            v.close()
+        got = {"fnv": rfb_fnv(px), "size": f"{w}x{h}"}
+        self.note(f"vnc view: {got}")
+        if self.args.show_host:
+            print(f"host> VNC view on 127.0.0.1:{self.free_port}: {w}x{h}",
+                  flush=True)
+        for what, want in zip(words[1::2], words[2::2]):
+            if got[what] != want:
+                self.note(f"vnc view: {what} {got[what]}, want {want}")
+                return 1
+        return 0
 
     # ---- host-side actions the guest asks for ----
 
@@ -400,6 +532,8 @@ poweroff -f
                 return self.ram_action(words)
             if words[0] == "bench-balloon":
                 return self.bench_balloon(*words[1:])
+            if words[0] == "qemu-vnc-resize":
+                return self.qemu_vnc_resize(*words[1:])
             if words[0] == "status-min":
                 val = json_path(self.host.status(), words[1])
                 self.note(f"status {words[1]} = {val!r}, want >= {words[2]}")
@@ -412,6 +546,8 @@ poweroff -f
                                   *(["--ro"] if words[2:] == ["ro"] else []))
                 self.note(f"share add -> {r.returncode} {r.stdout}{r.stderr}")
                 return r.returncode
+            if words[0] in ("vnc-check", "vnc-resize"):
+                return self.vnc_action(words)
             if words[0] == "screenshot":
                 return self.screenshot(words[1:])
             if words[0] == "host-log":
@@ -425,13 +561,16 @@ poweroff -f
         return 2
 
     def screenshot(self, words):
-        """screenshot HEAD NAME [fnv HEX] [nonblack MIN] [size WxH]: take a
-        screenshot of HEAD into the log directory and check it."""
+        """screenshot HEAD NAME [fnv HEX] [nonblack MIN] [size WxH]
+        [solid RRGGBB]: take a screenshot of HEAD into the log directory
+        and check it."""
         head, name, checks = words[0], words[1], words[2:]
         path = os.path.join(self.out, name + ".png")
         r = self.host.ctl("--json", "display", "screenshot", "--head", head,
                           path)
         self.note(f"screenshot {head} {name} -> {r.returncode}\n{r.stdout}{r.stderr}")
+        if self.args.show_host:
+            print(f"host> screenshot of head {head}: {path}", flush=True)
         if r.returncode:
             return r.returncode
         ans = json.loads(r.stdout)
@@ -448,6 +587,10 @@ poweroff -f
                 return 1
             if what == "size" and f"{w}x{h}" != want:
                 self.note(f"screenshot {name}: {w}x{h}, want {want}")
+                return 1
+            if what == "solid" and ans["fnv"] != solid_fnv(int(want, 16), w * h):
+                self.note(f"screenshot {name}: not every pixel is #{want} "
+                          f"({ans['nonblack']} of {w * h} not black)")
                 return 1
         return 0
 
@@ -523,6 +666,67 @@ poweroff -f
             f.write(line + "\n")
         return 0
 
+    def qemu_vnc_resize(self, w, h):
+        """qemu-vnc-resize W H: ask QEMU's own VNC server (a '-vnc
+        unix:PATH,...' QEMU argument of the run) for a W x H desktop with
+        RFB SetDesktopSize, as a viewer does when its window is resized;
+        QEMU passes it to the display device (virtio-gpu: the guest's
+        preferred mode). One connection for the whole run, set up at the
+        first request; answers once QEMU has replied to the request."""
+        import struct
+        w, h = int(w), int(h)
+        s = getattr(self, "qemu_vnc", None)
+
+        def read(n):
+            buf = b""
+            while len(buf) < n:
+                chunk = s.recv(n - len(buf))
+                if not chunk:
+                    raise ConnectionError("QEMU's VNC server hung up")
+                buf += chunk
+            return buf
+
+        if s is None:
+            args = self.args.qemu_extra + self.args.qemu_arg
+            path = args[args.index("-vnc") + 1].split(",")[0]
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(10)
+            s.connect(path.removeprefix("unix:"))
+            read(12)
+            s.sendall(b"RFB 003.008\n")
+            if 1 not in read(read(1)[0]):
+                raise ValueError("QEMU's VNC server wants authentication")
+            s.sendall(b"\x01")			# security: None
+            if read(4) != bytes(4):
+                raise ValueError("VNC security handshake failed")
+            s.sendall(b"\x01")			# ClientInit: shared
+            read(20)				# ServerInit: size, format
+            read(struct.unpack(">I", read(4))[0])	# name
+            # SetEncodings: ExtendedDesktopSize, which SetDesktopSize needs
+            s.sendall(struct.pack(">BxHi", 2, 1, -308))
+            self.qemu_vnc = s
+        s.setblocking(False)			# drop what the server sent
+        try:					# since (size changes)
+            while s.recv(65536):
+                pass
+        except BlockingIOError:
+            pass
+        s.settimeout(10)
+        s.sendall(struct.pack(">BxHHBxIHHHHI", 251, w, h, 1, 0, 0, 0, w, h, 0))
+        while True:				# until the answer to it
+            kind = read(1)[0]
+            if kind != 0:
+                raise ValueError(f"unexpected VNC server message {kind}")
+            n = struct.unpack(">xH", read(3))[0]
+            for _ in range(n):
+                x, y, _, _, enc = struct.unpack(">HHHHi", read(12))
+                if enc != -308:
+                    raise ValueError(f"unexpected VNC encoding {enc}")
+                read(16 * read(4)[0])
+                if x == 1:			# the answer; y: its status
+                    self.note(f"qemu-vnc-resize {w}x{h}: status {y}")
+                    return 0 if y in (0, 4) else 1	# 4: forwarded
+
     def note(self, text):
         with open(os.path.join(self.out, "harness.log"), "a") as f:
             f.write(text.rstrip() + "\n")
@@ -530,6 +734,8 @@ poweroff -f
     # ---- the run ----
 
     def run(self):
+        if self.hostroot() and self.arch != "x86_64":
+            return self.skip_hostroot()
         initrd = self.build_initramfs()
         rundir = os.path.join(self.tmp, "run")
         os.makedirs(rundir)
@@ -677,6 +883,9 @@ def main():
     p.add_argument("--modules", nargs="*", default=[],
                    help="guest kernel modules to load (with dependencies) "
                         "before the suite")
+    p.add_argument("--hostroot", action="store_true",
+                   help="run the suite in the host's root over 9p (x86_64; "
+                        "also '# vmtest-hostroot: yes' in the suite)")
     p.add_argument("--guest-prog", action="append", default=[],
                    help="one more program for the guest's /bin; repeat it")
     p.add_argument("--out", help="log directory (default "
