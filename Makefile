@@ -185,6 +185,7 @@ bench: host
 	bench/run.sh
 	bench/run-balloon.sh
 	bench/run-fs.sh
+	bench/run-display.sh
 
 fuzz: fuzzers host host-asan guest modules
 	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
