@@ -50,19 +50,21 @@ HOST_OUT := $(B)/host
 CC ?= gcc
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iprotocol
-HOST_CFLAGS := $(CFLAGS_COMMON) $(shell pkg-config --cflags json-c libpng libvncserver 2>/dev/null)
+HOST_CFLAGS := $(CFLAGS_COMMON) -Icommon $(shell pkg-config --cflags json-c libpng libvncserver 2>/dev/null)
 HOST_LIBS := $(shell pkg-config --libs json-c libpng libvncserver 2>/dev/null || echo -ljson-c -lpng16 -lvncserver)
 HOSTCTL_LIBS := $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c)
 GUEST_CFLAGS := $(CFLAGS_COMMON) -Ikernel/linux/include -static
 
-HOST_COMMON := log loop fdpass size config
+# userspace code shared by the host and the guest's agent: common/
+COMMON := log loop size agent_msg
+HOST_COMMON := $(COMMON) fdpass config
 # the shared-folder service: host/sf*.c
 HOST_SF := $(patsubst host/%.c,%,$(wildcard host/sf*.c))
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
 	keeper worker device ctl control echo testsvc balloon guest_ram \
 	$(HOST_SF) display png_write vnc main))
 PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display))
-HOST_HEADERS := $(wildcard host/*.h) $(wildcard protocol/*.h)
+HOST_HEADERS := $(wildcard host/*.h) $(wildcard common/*.h) $(wildcard protocol/*.h)
 
 GUEST_PROGS := $(patsubst tests/guest/%.c,$(GUEST_OUT)/%,$(wildcard tests/guest/*.c))
 # Guest scripts, installed next to the programs (and into test guests).
@@ -76,7 +78,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc))
 
-.PHONY: all host guest modules modules-all check demo vm-test bench fuzz \
+.PHONY: all host guest agent modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
 
 all: host guest modules
@@ -87,6 +89,10 @@ $(HOST_OUT)/%.o: host/%.c $(HOST_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -c $< -o $@
 
+$(HOST_OUT)/%.o: common/%.c $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
 $(HOST_OUT)/pva-host: $(PVA_HOST_OBJS)
 	$(CC) -o $@ $^ $(HOST_LIBS)
 
@@ -94,6 +100,10 @@ $(HOST_OUT)/pva-hostctl: $(PVA_HOSTCTL_OBJS)
 	$(CC) -o $@ $^ $(HOSTCTL_LIBS)
 
 $(ASAN_OUT)/%.o: host/%.c $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_OUT)/%.o: common/%.c $(HOST_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
@@ -115,13 +125,69 @@ $(B)/fuzz/obj/%.o: host/%.c $(HOST_HEADERS)
 	@mkdir -p $(@D)
 	clang $(filter-out -Werror,$(HOST_CFLAGS)) -Werror -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -c $< -o $@
 
+$(B)/fuzz/obj/%.o: common/%.c $(HOST_HEADERS)
+	@mkdir -p $(@D)
+	clang $(filter-out -Werror,$(HOST_CFLAGS)) -Werror -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -c $< -o $@
+
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_HOST_OBJS)
 	@mkdir -p $(@D)
-	clang $(HOST_CFLAGS) -Ihost -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(HOST_LIBS)
+	clang $(HOST_CFLAGS) -Ihost -Iagent/session -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(HOST_LIBS)
 
 fuzzers: $(FUZZERS)
 
-guest: $(GUEST_PROGS) $(GUEST_SCRIPTS)
+guest: $(GUEST_PROGS) $(GUEST_SCRIPTS) agent
+
+# ---- the guest's desktop agent: pva-service and pva-agent (dynamic, for
+# the guest's distribution; cross-built for arm64 with its -dev packages)
+AGENT_OUT := $(B)/agent/$(ARCH)
+AGENT_PKGCONFIG := $(if $(filter $(ARCH),$(HOST_ARCH)),pkg-config,PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config)
+AGENT_PKGS := x11 xfixes xrandr wayland-client
+SERVICE_PKGS := libsystemd libudev
+AGENT_CFLAGS := $(CFLAGS_COMMON) -Icommon -Ikernel/linux/include -Iagent/session -I$(AGENT_OUT)/wl \
+	$(shell $(AGENT_PKGCONFIG) --cflags $(AGENT_PKGS) $(SERVICE_PKGS) 2>/dev/null)
+AGENT_LIBS := $(shell $(AGENT_PKGCONFIG) --libs $(AGENT_PKGS) 2>/dev/null || echo -lX11 -lXfixes -lXrandr -lwayland-client)
+SERVICE_LIBS := $(shell $(AGENT_PKGCONFIG) --libs $(SERVICE_PKGS) 2>/dev/null || echo -lsystemd -ludev)
+AGENT_HEADERS := $(wildcard agent/*/*.h) $(wildcard common/*.h) $(wildcard protocol/*.h) kernel/linux/include/uapi/pva.h
+# Wayland protocols bookworm lacks, fetched by setup (XML only)
+WL_XML_DIR := $(PVA_CACHE)/wayland-protocols
+WL_PROTOS := wlr-data-control-unstable-v1 ext-data-control-v1 wlr-output-management-unstable-v1
+WL_HEADERS := $(addprefix $(AGENT_OUT)/wl/,$(addsuffix -client-protocol.h,$(WL_PROTOS)))
+WL_OBJS := $(addprefix $(AGENT_OUT)/wl/,$(addsuffix -protocol.o,$(WL_PROTOS)))
+AGENT_COMMON_OBJS := $(addprefix $(AGENT_OUT)/common/,$(addsuffix .o,$(COMMON)))
+PVA_AGENT_OBJS := $(patsubst agent/session/%.c,$(AGENT_OUT)/session/%.o,$(wildcard agent/session/*.c)) $(WL_OBJS) $(AGENT_COMMON_OBJS)
+PVA_SERVICE_OBJS := $(patsubst agent/service/%.c,$(AGENT_OUT)/service/%.o,$(wildcard agent/service/*.c)) $(AGENT_COMMON_OBJS)
+AGENT_BINS := $(AGENT_OUT)/pva-agent $(if $(wildcard agent/service/*.c),$(AGENT_OUT)/pva-service)
+
+agent: $(AGENT_BINS)
+
+$(AGENT_OUT)/wl/%-client-protocol.h: $(WL_XML_DIR)/%.xml
+	@mkdir -p $(@D)
+	wayland-scanner client-header $< $@
+
+$(AGENT_OUT)/wl/%-protocol.c: $(WL_XML_DIR)/%.xml
+	@mkdir -p $(@D)
+	wayland-scanner private-code $< $@
+
+$(AGENT_OUT)/wl/%-protocol.o: $(AGENT_OUT)/wl/%-protocol.c
+	$(GUEST_CC) $(filter-out -Wmissing-prototypes,$(AGENT_CFLAGS)) -c $< -o $@
+
+$(AGENT_OUT)/session/%.o: agent/session/%.c $(AGENT_HEADERS) $(WL_HEADERS)
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(AGENT_CFLAGS) -c $< -o $@
+
+$(AGENT_OUT)/service/%.o: agent/service/%.c $(AGENT_HEADERS)
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(AGENT_CFLAGS) -Iagent/service -c $< -o $@
+
+$(AGENT_OUT)/common/%.o: common/%.c $(AGENT_HEADERS)
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(AGENT_CFLAGS) -c $< -o $@
+
+$(AGENT_OUT)/pva-agent: $(PVA_AGENT_OBJS)
+	$(GUEST_CC) -o $@ $^ $(AGENT_LIBS)
+
+$(AGENT_OUT)/pva-service: $(PVA_SERVICE_OBJS)
+	$(GUEST_CC) -o $@ $^ $(SERVICE_LIBS)
 
 $(GUEST_OUT)/pva-mount-shares: agent/pva-mount-shares
 	@mkdir -p $(@D)

@@ -344,5 +344,6 @@ PVA_STATIC_ASSERT(sizeof(struct pva_balloon_stats) == 136, "stats size");
 
 #include "pva_sf.h"
 #include "pva_display.h"
+#include "pva_agent.h"
 
 #endif /* PVA_PROTOCOL_H */

@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=8	# bump when this script's result changes
+STAMP_VERSION=9	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -48,7 +48,10 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	linux-headers-$k61-amd64 linux-headers-$k612-amd64
 	linux-kbuild-6.1 linux-source-6.1
 	flex bison bc libelf-dev libssl-dev kmod groff-base
-	xserver-xorg-core x11-xserver-utils"
+	xserver-xorg-core x11-xserver-utils x11-utils xvfb xauth xclip
+	sway wl-clipboard seatd xwayland
+	libx11-dev libxrandr-dev libxfixes-dev libwayland-dev wayland-protocols
+	libsystemd-dev libudev-dev systemd udev dbus libpam-systemd"
 log "apt-get install"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
@@ -170,6 +173,38 @@ newest_kernel() {
 }
 knew=
 newest_kernel || log "warning: no compile check against the newest kernel"
+
+# Wayland protocols that bookworm's wayland-protocols lacks: wlroots's
+# data-control and output-management (from the wlroots source package)
+# and ext-data-control (wayland-protocols of bookworm-backports), fetched
+# with a private apt state; only the XML files are kept.
+wayland_protocols() {
+	wp=$PVA_CACHE/wayland-protocols
+	[ -f "$wp/.done" ] && return 0
+	apt_dir=$PVA_CACHE/apt-wayland
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$wp"
+	uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+	[ -n "$uri" ] || uri=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
+	{
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm main"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm-backports main"
+	} > "$apt_dir/sources.list"
+	set -- -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
+		-o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt_dir/lists" \
+		-o Dir::Cache::archives="$apt_dir/archives" -o APT::Sandbox::User=root \
+		-o APT::Architecture=amd64 -o APT::Architectures::=amd64
+	apt-get "$@" update -qq
+	(cd "$apt_dir" && apt-get "$@" source --download-only -qq wlroots &&
+		apt-get "$@" download -qq wayland-protocols/bookworm-backports)
+	tar -xJf "$apt_dir"/wlroots_*.orig.tar.xz -C "$wp" --strip-components=2 \
+		--wildcards '*/protocol/wlr-data-control-unstable-v1.xml' \
+		'*/protocol/wlr-output-management-unstable-v1.xml'
+	dpkg-deb --fsys-tarfile "$apt_dir"/wayland-protocols_*.deb |
+		tar -xO --wildcards '*/ext-data-control-v1.xml' > "$wp/ext-data-control-v1.xml"
+	[ -s "$wp/ext-data-control-v1.xml" ] || { log "no ext-data-control-v1.xml"; return 1; }
+	touch "$wp/.done"
+}
+wayland_protocols
 
 cat > "$PVA_CACHE/kernels.mk" <<EOM
 # written by scripts/setup.sh
