@@ -62,8 +62,8 @@ HOST_COMMON := $(COMMON) fdpass config
 HOST_SF := $(patsubst host/%.c,%,$(wildcard host/sf*.c))
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
 	keeper worker device ctl control echo testsvc balloon guest_ram \
-	$(HOST_SF) display png_write vnc main))
-PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display))
+	$(HOST_SF) display png_write vnc agent clipboard main))
+PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display hostctl_clipboard))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard common/*.h) $(wildcard protocol/*.h)
 
 GUEST_PROGS := $(patsubst tests/guest/%.c,$(GUEST_OUT)/%,$(wildcard tests/guest/*.c))
@@ -76,7 +76,7 @@ ASAN_OUT := $(B)/host-asan
 PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc agent clipboard))
 
 .PHONY: all host guest agent modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan

@@ -26,6 +26,8 @@ struct loop {
 	int epfd;
 	bool quit;
 	int status;
+	loop_prepare_fn prepare;	/* before every wait */
+	void *prepare_data;
 	struct loop_source *live;	/* freed by loop_free() */
 	struct loop_source *dead;	/* freed after the current batch */
 };
@@ -162,7 +164,13 @@ int loop_run(struct loop *loop)
 
 	loop->quit = false;
 	while (!loop->quit) {
-		int n = epoll_wait(loop->epfd, evs, 32, -1);
+		int timeout = loop->prepare ?
+			      loop->prepare(loop, loop->prepare_data) : -1;
+		int n;
+
+		if (loop->quit)
+			break;
+		n = epoll_wait(loop->epfd, evs, 32, timeout);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -179,6 +187,12 @@ int loop_run(struct loop *loop)
 		loop_reap(loop);
 	}
 	return loop->status;
+}
+
+void loop_set_prepare(struct loop *loop, loop_prepare_fn fn, void *data)
+{
+	loop->prepare = fn;
+	loop->prepare_data = data;
 }
 
 void loop_quit(struct loop *loop, int status)

@@ -25,6 +25,15 @@ void loop_remove(struct loop_source *src);
 struct loop_source *loop_add_timer(struct loop *loop, unsigned interval_ms,
 				   loop_cb cb, void *data);
 
+/*
+ * Called before the loop waits, also after callbacks that queued work
+ * without a descriptor becoming ready (a display connection's buffered
+ * requests and events: XFlush/XPending, wl_display_flush/dispatch_pending).
+ * Returns the longest wait in ms (-1: no limit). One per loop.
+ */
+typedef int (*loop_prepare_fn)(struct loop *loop, void *data);
+void loop_set_prepare(struct loop *loop, loop_prepare_fn fn, void *data);
+
 int loop_run(struct loop *loop);	/* until loop_quit(); 0 or -errno */
 void loop_quit(struct loop *loop, int status);
 

@@ -59,6 +59,14 @@ static void usage(FILE *f)
 "      --vnc [HOST:]PORT    a live VNC view of the guest's first head on\n"
 "                           HOST (default 127.0.0.1) PORT; view only; when\n"
 "                           the viewer resizes its window, the guest follows\n"
+"      --no-agent           do not offer the desktop agent's channel\n"
+"                           (clipboard, display layout, guest information)\n"
+"      --clipboard-max SIZE largest clipboard content taken from or given to\n"
+"                           the guest (default 64M, at most 1G)\n"
+"      --agent-socket ADDR  also serve the agent channel on ADDR, a UNIX\n"
+"                           socket path or tcp:HOST:PORT, for a guest agent\n"
+"                           without the pva device (tests, Windows under\n"
+"                           wine); one connection at a time\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
 "  -h, --help               show this help\n"
@@ -137,7 +145,8 @@ enum {
 	OPT_NO_RESTART = 256, OPT_NO_ECHO, OPT_MAJOR_MIN, OPT_MAJOR_MAX,
 	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
 	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT, OPT_SHARE, OPT_NO_SF,
-	OPT_NO_DISPLAY, OPT_DISPLAY_SIZE, OPT_VNC,
+	OPT_NO_DISPLAY, OPT_DISPLAY_SIZE, OPT_VNC, OPT_NO_AGENT, OPT_CLIP_MAX,
+	OPT_AGENT_SOCKET,
 };
 
 /* --share NAME=PATH[,ro]: the directory must exist; kept absolute. */
@@ -229,6 +238,9 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "no-display", no_argument, NULL, OPT_NO_DISPLAY },
 		{ "display-size", required_argument, NULL, OPT_DISPLAY_SIZE },
 		{ "vnc", required_argument, NULL, OPT_VNC },
+		{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
+		{ "clipboard-max", required_argument, NULL, OPT_CLIP_MAX },
+		{ "agent-socket", required_argument, NULL, OPT_AGENT_SOCKET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -256,6 +268,8 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	cfg->display = true;
 	cfg->display_width = 1024;
 	cfg->display_height = 768;
+	cfg->agent = true;
+	cfg->clip_max = 64ull << 20;
 	cfg->ram_layout = "q35";
 	cfg->log_level = LOG_INFO;
 	cfg->major_min = cfg->major_max = PVA_VERSION_MAJOR;
@@ -319,6 +333,20 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 			break;
 		case OPT_VNC:
 			cfg->vnc = optarg;
+			break;
+		case OPT_NO_AGENT:
+			cfg->agent = false;
+			break;
+		case OPT_CLIP_MAX:
+			if (parse_size(optarg, &cfg->clip_max) ||
+			    !cfg->clip_max || cfg->clip_max > (1ull << 30)) {
+				fprintf(stderr, "pva-host: --clipboard-max: '%s' is not a size of 1 byte to 1G\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_AGENT_SOCKET:
+			cfg->agent_socket = optarg;
 			break;
 		case OPT_DISPLAY_SIZE:
 			if (parse_display_size(optarg, &cfg->display_width,

@@ -27,6 +27,9 @@ struct host_config {
 	bool display;		/* offer the display */
 	unsigned int display_width, display_height;	/* head 0 at start */
 	const char *vnc;	/* --vnc [HOST:]PORT, or NULL */
+	bool agent;		/* offer the desktop agent's channel */
+	uint64_t clip_max;	/* clipboard contents, bytes */
+	const char *agent_socket;	/* --agent-socket, or NULL */
 	char *sf_state;		/* runtime shares, for a restarted worker */
 	char *guest_ram;	/* file backing the guest's RAM, or NULL */
 	const char *ram_layout;	/* q35, virt or flat */

@@ -34,6 +34,8 @@ struct ctl_client {
 	char *buf;
 	size_t len;
 	bool answered;		/* request dispatched */
+	bool streaming;		/* ctl_send() was used: events until EOF */
+	int passed_fd;		/* sent with the request (SCM_RIGHTS), or -1 */
 	ctl_cancel_fn cancel;
 	void *cancel_data;
 	struct ctl_client *next;
@@ -49,6 +51,8 @@ static void client_free(struct ctl_client *c)
 		*pp = c->next;
 	loop_remove(c->src);
 	close(c->fd);
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	free(c->buf);
 	free(c);
 }
@@ -88,6 +92,25 @@ void ctl_reply(struct ctl_client *c, struct json_object *obj)
 	send_all(c->fd, "\n", 1);
 	json_object_put(obj);
 	client_free(c);
+}
+
+void ctl_send(struct ctl_client *c, struct json_object *obj)
+{
+	const char *s = json_object_to_json_string_ext(obj,
+						       JSON_C_TO_STRING_PLAIN);
+
+	c->streaming = true;
+	send_all(c->fd, s, strlen(s));
+	send_all(c->fd, "\n", 1);
+	json_object_put(obj);
+}
+
+int ctl_take_fd(struct ctl_client *c)
+{
+	int fd = c->passed_fd;
+
+	c->passed_fd = -1;
+	return fd;
 }
 
 void ctl_reply_error(struct ctl_client *c, const char *fmt, ...)
@@ -290,6 +313,46 @@ static void dispatch(struct ctl_client *c, struct json_object *req)
 	ctl_reply_error(c, "unknown command '%s'", cmd);
 }
 
+/* Read more of the request, and a descriptor sent with it (at most one:
+ * more, or one after the first, are closed).
+ */
+static ssize_t recv_request(struct ctl_client *c, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctrl;
+	struct iovec iov = {
+		.iov_base = c->buf + c->len,
+		.iov_len = CTL_MAX_REQUEST - c->len,
+	};
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	for (cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t nfd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int pfd;
+
+			memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(int));
+			if (c->passed_fd < 0)
+				c->passed_fd = pfd;
+			else
+				close(pfd);
+		}
+	}
+	return n;
+}
+
 static void client_event(struct loop *loop, int fd, uint32_t events,
 			 void *data)
 {
@@ -312,7 +375,7 @@ static void client_event(struct loop *loop, int fd, uint32_t events,
 		}
 		return;
 	}
-	n = recv(fd, c->buf + c->len, CTL_MAX_REQUEST - c->len, MSG_DONTWAIT);
+	n = recv_request(c, fd);
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n <= 0) {
@@ -360,6 +423,7 @@ static void listen_event(struct loop *loop, int fd, uint32_t events,
 	}
 	c->srv = srv;
 	c->fd = cfd;
+	c->passed_fd = -1;
 	c->src = loop_add_fd(loop, cfd, EPOLLIN | EPOLLRDHUP, client_event, c);
 	c->next = srv->clients;
 	srv->clients = c;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket: pva-hostctl sends one JSON object per connection,
- * terminated by a newline, and reads one JSON object back. Every answer has
- * "ok": true, or "ok": false with "error": "<message>".
+ * terminated by a newline (with, for some commands, one file descriptor
+ * for data, SCM_RIGHTS), and reads one JSON object back; watch commands
+ * read one per event until they hang up. Every answer has "ok": true, or
+ * "ok": false with "error": "<message>".
  */
 #ifndef PVA_HOST_CTL_H
 #define PVA_HOST_CTL_H
@@ -28,6 +30,14 @@ void ctl_server_free(struct ctl_server *srv);
 void ctl_reply(struct ctl_client *client, struct json_object *obj);
 void ctl_reply_error(struct ctl_client *client, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Send one JSON line and keep the connection (events, e.g. a watch); the
+ * client's EOF calls the cancel function. Ownership of @obj is taken.
+ */
+void ctl_send(struct ctl_client *client, struct json_object *obj);
+/* The descriptor that came with the request (SCM_RIGHTS), now the
+ * caller's, or -1.
+ */
+int ctl_take_fd(struct ctl_client *client);
 /* Called if the client goes away before a deferred answer. */
 void ctl_set_cancel(struct ctl_client *client, ctl_cancel_fn fn, void *data);
 

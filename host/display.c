@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "config.h"
 #include "ctl.h"
 #include "device.h"
+#include "display.h"
 #include "log.h"
 #include "png_write.h"
 #include "vnc.h"
@@ -400,7 +402,7 @@ static struct json_object *heads_json(const struct display *d)
 static struct json_object *display_json(const struct service *svc)
 {
 	const struct display *d = svc->priv;
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *v_session;
 
 	json_object_object_add(o, "guest_driver",
 			       json_object_new_boolean(d->hello));
@@ -416,6 +418,9 @@ static struct json_object *display_json(const struct service *svc)
 		add_u64(v, "viewers", vnc_viewers(d->vnc));
 		json_object_object_add(o, "vnc", v);
 	}
+	v_session = agent_session_display(svc->dev);
+	if (v_session)
+		json_object_object_add(o, "session", v_session);
 	return o;
 }
 
@@ -460,6 +465,21 @@ static void display_new_layout(struct service *svc)
 	d->config_gen++;
 	d->config_dirty = true;
 	display_pump(svc);
+	/* the desktop session follows too (X11, wlroots: through the agent) */
+	agent_layout_changed(svc->dev);
+}
+
+bool display_current_layout(struct device *dev,
+			    struct pva_display_config *out)
+{
+	struct service *svc = device_find_service(dev, "display");
+	const struct display *d = svc && svc->ops == &display_service_ops ?
+				  svc->priv : NULL;
+
+	if (!d || !d->layout_set)
+		return false;
+	*out = display_config(d);
+	return true;
 }
 
 static int cmd_heads(struct service *svc, struct ctl_client *client,

@@ -7,19 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "hostctl.h"
 #include "size.h"
-
-enum {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,	/* the daemon refused or the operation failed */
-	EXIT_USAGE = 2,
-	EXIT_NO_DAEMON = 3,	/* pva-host is not running / not reachable */
-};
 
 static bool opt_json;
 
@@ -63,6 +57,22 @@ static void usage(FILE *f)
 "  display disable --head N turn head N off (not the last one on)\n"
 "  display screenshot [--head N] FILE\n"
 "                           write what head N shows to FILE (PNG)\n"
+"  clipboard set [--type MIME] [--primary] [--file FILE]\n"
+"                           the host's clipboard (PRIMARY with --primary)\n"
+"                           gets FILE or standard input, as MIME (default\n"
+"                           text/plain;charset=utf-8); the guest pastes it\n"
+"  clipboard set --clear    the clipboard becomes empty, in the guest too\n"
+"  clipboard get [--type MIME] [--primary] [--timeout SECONDS] [--output FILE]\n"
+"                           the clipboard's content (the guest's, when it\n"
+"                           copied last) to standard output or FILE: as\n"
+"                           MIME, or text, or its first type; waits for the\n"
+"                           guest up to SECONDS (default 10)\n"
+"  clipboard watch          a line per change: who owns the clipboard now,\n"
+"                           with its types; until interrupted\n"
+"  clipboard status         owners, types, transfer counters\n"
+"  guest                    what the guest's agent reports: OS, kernel,\n"
+"                           architecture, host name, versions, the active\n"
+"                           desktop session and its display\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore, or 'random SEED' (one random write)\n"
@@ -107,26 +117,72 @@ static int connect_ctl(const char *path)
 	return fd;
 }
 
-/* Send @req, return the parsed answer (NULL after printing an error). */
-static struct json_object *call(const char *path, struct json_object *req,
-				int *exit_code)
+/* The request as one line, with @pass_fd (if >= 0) along with it. */
+static int send_request(int fd, struct json_object *req, int pass_fd)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	size_t n = strlen(s);
+	char *line = malloc(n + 1);
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctrl;
+	struct iovec iov = { .iov_base = line, .iov_len = n + 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t w;
+
+	if (!line)
+		return -1;
+	memcpy(line, s, n);
+	line[n] = '\n';
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&ctrl, 0, sizeof(ctrl));
+		mh.msg_control = ctrl.buf;
+		mh.msg_controllen = sizeof(ctrl.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	/* one sendmsg: a request fits the socket buffer (<= 64 KiB) */
+	w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	free(line);
+	return w == (ssize_t)(n + 1) ? 0 : -1;
+}
+
+int hostctl_connect(const char *path, struct json_object *req, int pass_fd)
+{
+	int fd = connect_ctl(path);
+
+	if (fd < 0)
+		return -1;
+	if (send_request(fd, req, pass_fd) < 0) {
+		fprintf(stderr, "pva-hostctl: cannot send to pva-host: %s\n",
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send @req (and @pass_fd), return the parsed answer (NULL after printing
+ * an error).
+ */
+struct json_object *hostctl_call(const char *path, struct json_object *req,
+				 int pass_fd, int *exit_code)
+{
 	size_t cap = 65536, len = 0;
 	struct json_object *ans;
 	char *buf;
 	int fd;
 
 	*exit_code = EXIT_NO_DAEMON;
-	fd = connect_ctl(path);
+	fd = hostctl_connect(path, req, pass_fd);
 	if (fd < 0)
 		return NULL;
-	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0) {
-		fprintf(stderr, "pva-hostctl: cannot send to pva-host: %s\n",
-			strerror(errno));
-		close(fd);
-		return NULL;
-	}
 	buf = malloc(cap);
 	for (;;) {
 		ssize_t n;
@@ -675,6 +731,15 @@ int main(int argc, char **argv)
 		req = build_share(argc, argv);
 	} else if (!strcmp(cmd, "display")) {
 		req = build_display(argc, argv);
+	} else if (!strcmp(cmd, "clipboard")) {
+		return run_clipboard(ctl, argc, argv, opt_json);
+	} else if (!strcmp(cmd, "guest")) {
+		if (argc != 1) {
+			fprintf(stderr, "pva-hostctl: guest takes no arguments\n");
+			return EXIT_USAGE;
+		}
+		req = json_object_new_object();
+		json_object_object_add(req, "cmd", json_object_new_string("guest"));
 	} else {
 		fprintf(stderr, "pva-hostctl: unknown command '%s'\nTry 'pva-hostctl --help'.\n",
 			cmd);
@@ -682,7 +747,7 @@ int main(int argc, char **argv)
 	}
 	if (!req)
 		return EXIT_USAGE;
-	ans = call(ctl, req, &code);
+	ans = hostctl_call(ctl, req, -1, &code);
 	json_object_put(req);
 	if (!ans)
 		return code;
@@ -715,6 +780,8 @@ int main(int argc, char **argv)
 		       (long long)jint(ans, "revoked_mounts"));
 	else if (ok && !strcmp(cmd, "display"))
 		print_display(argv[1], ans);
+	else if (ok && !strcmp(cmd, "guest"))
+		print_guest(ans);
 	if (!ok)
 		fprintf(stderr, "pva-hostctl: %s\n", jstr(ans, "error"));
 	json_object_put(ans);

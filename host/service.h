@@ -107,6 +107,7 @@ extern const struct service_ops echo_service_ops;
 extern const struct service_ops balloon_service_ops;
 extern const struct service_ops sf_service_ops;
 extern const struct service_ops display_service_ops;
+extern const struct service_ops agent_service_ops;
 /* Test services: "selftest", or placeholders "balloon", "sf", "display". */
 const struct service_ops *testsvc_find(const char *type);
 

@@ -157,7 +157,8 @@ int worker_main(struct host_config *cfg)
 	     device_add_service(w.dev, &balloon_service_ops) < 0) ||
 	    add_sf(&w, m.restarts > 0) < 0 ||
 	    (cfg->display && !test_service(cfg, "display") &&
-	     device_add_service(w.dev, &display_service_ops) < 0)) {
+	     device_add_service(w.dev, &display_service_ops) < 0) ||
+	    (cfg->agent && device_add_service(w.dev, &agent_service_ops) < 0)) {
 		log_err("cannot set up the services");
 		goto out;
 	}
