@@ -78,7 +78,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc agent clipboard))
 
-.PHONY: all host guest agent modules modules-all check demo vm-test bench fuzz \
+.PHONY: all host guest agent install-guest modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
 
 all: host guest modules
@@ -203,6 +203,19 @@ $(GUEST_OUT)/pva-drmtest: tests/guest/pva-drmtest.c $(wildcard protocol/*.h)
 $(GUEST_OUT)/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(wildcard protocol/*.h) kernel/linux/include/uapi/pva.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(GUEST_CFLAGS) -o $@ $< -lm
+
+# The guest's userspace as installed on a guest (the installer, the .deb
+# and the test guests use it): make install-guest DESTDIR=DIR [ARCH=...]
+install-guest: agent $(GUEST_SCRIPTS)
+	install -D -m 755 $(AGENT_OUT)/pva-service $(DESTDIR)/usr/sbin/pva-service
+	install -D -m 755 $(AGENT_OUT)/pva-agent $(DESTDIR)/usr/bin/pva-agent
+	install -D -m 755 $(GUEST_OUT)/pva-mount-shares $(DESTDIR)/usr/sbin/pva-mount-shares
+	install -D -m 644 -t $(DESTDIR)/lib/systemd/system packaging/systemd/*.service
+	install -D -m 644 -t $(DESTDIR)/lib/udev/rules.d packaging/udev/*.rules
+	install -D -m 644 packaging/xdg/pva-agent.desktop $(DESTDIR)/etc/xdg/autostart/pva-agent.desktop
+	for m in pva-service.8 pva-agent.1 pva-mount-shares.8; do \
+		s=$${m##*.}; install -D -m 644 docs/man/$$m $(DESTDIR)/usr/share/man/man$$s/$$m; \
+	done
 
 # Kbuild writes its objects next to the sources, so each ARCH/KVER gets its
 # own copy of the module sources.

@@ -187,27 +187,37 @@ static void rx_register(struct agent_conn *c, const uint8_t *p, uint32_t len)
 		return;
 	}
 	if (s->sessions) {
-		/* logind decides: the agent's process must be in the
-		 * session, and the session the user's
+		/* logind decides: the session must be the user's, and contain
+		 * the agent's process where that is one of a session (an
+		 * agent started by the user's systemd, as GNOME and KDE start
+		 * autostart programs, runs outside the session's scope)
 		 */
-		if (!sessions_of_pid(s->sessions, c->pid, pid_session,
-				     sizeof(pid_session))) {
-			refuse(c, PVA_S_EPERM, "its process is in no logind session");
-			return;
-		}
-		if (r.session[0] && strcmp(r.session, pid_session)) {
+		bool in_session = sessions_of_pid(s->sessions, c->pid,
+						  pid_session,
+						  sizeof(pid_session));
+		const char *want = r.session[0] ? r.session : pid_session;
+
+		if (in_session && r.session[0] && strcmp(r.session, pid_session)) {
 			refuse(c, PVA_S_EPERM, "it names a session its process is not in");
 			return;
 		}
-		if (!sessions_get(s->sessions, pid_session, &si)) {
-			refuse(c, PVA_S_EPERM, "logind does not list its session");
+		if (!want[0] && !sessions_user_graphical(s->sessions, c->uid,
+							  pid_session,
+							  sizeof(pid_session))) {
+			refuse(c, PVA_S_EPERM, "it names no session and its user has no graphical one");
+			return;
+		}
+		if (!want[0])
+			want = pid_session;
+		if (!sessions_get(s->sessions, want, &si)) {
+			refuse(c, PVA_S_EPERM, "logind does not know its session");
 			return;
 		}
 		if (c->uid && si.uid != c->uid) {
 			refuse(c, PVA_S_EPERM, "the session belongs to another user");
 			return;
 		}
-		snprintf(c->session, sizeof(c->session), "%s", pid_session);
+		snprintf(c->session, sizeof(c->session), "%s", si.id);
 		snprintf(c->user, sizeof(c->user), "%s", si.user);
 	} else {
 		snprintf(c->session, sizeof(c->session), "%s",

@@ -80,6 +80,9 @@ bool sessions_get(struct sessions *s, const char *id,
 		  struct session_info *out);
 /* The session @pid belongs to (its id into @id), or false. */
 bool sessions_of_pid(struct sessions *s, pid_t pid, char *id, size_t len);
+/* The graphical session of @uid (the active one first), or false. */
+bool sessions_user_graphical(struct sessions *s, uid_t uid, char *id,
+			     size_t len);
 /* How many sessions logind has. */
 unsigned int sessions_count(struct sessions *s);
 

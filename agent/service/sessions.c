@@ -258,6 +258,25 @@ bool sessions_of_pid(struct sessions *s, pid_t pid, char *id, size_t len)
 	return ok;
 }
 
+bool sessions_user_graphical(struct sessions *s, uid_t uid, char *id,
+			     size_t len)
+{
+	const struct session_info *best = NULL;
+
+	for (unsigned int i = 0; s && i < s->n; i++) {
+		const struct session_info *si = &s->list[i];
+
+		if (si->uid != uid || (strcmp(si->type, "x11") &&
+				       strcmp(si->type, "wayland")))
+			continue;
+		if (!best || (si->active && !best->active))
+			best = si;
+	}
+	if (best)
+		snprintf(id, len, "%s", best->id);
+	return best != NULL;
+}
+
 unsigned int sessions_count(struct sessions *s)
 {
 	return s ? s->n : 0;

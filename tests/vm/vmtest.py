@@ -28,6 +28,7 @@ import zlib
 
 from hostfs import Shares
 from rfb import RFB, fnv as rfb_fnv
+import clipdata
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.environ.get("PVA_CACHE", "/var/cache/pva")
@@ -149,6 +150,12 @@ class Host:
     def ctl(self, *args, timeout=600):
         return subprocess.run([self.hostctl, "-d", self.rundir, *args],
                               capture_output=True, text=True, timeout=timeout)
+
+    def ctl_bytes(self, args, stdin, timeout=120):
+        """pva-hostctl with binary standard input and output."""
+        return subprocess.run([self.hostctl, "-d", self.rundir, *args],
+                              input=stdin, capture_output=True,
+                              timeout=timeout)
 
     def status(self):
         """pva-host's status, straight from its control socket."""
@@ -275,10 +282,16 @@ class Run:
                 else:
                     shutil.copy(path, dst)
                 load_extra += f"insmod /modules/extra/{name}.ko\n"
-        for f in ("lib.sh", self.args.suite):
+        for f in ("lib.sh", "clipdata.py", self.args.suite):
             shutil.copy(os.path.join(ROOT, "tests", "vm", f),
                         os.path.join(stage, "tests"))
         suite = os.path.basename(self.args.suite)
+        if self.hostroot() and self.suite_directive("install") == "yes":
+            # pva's guest userspace as its installer puts it
+            subprocess.run(["make", "-s", "-C", ROOT, "install-guest",
+                            f"ARCH={self.arch}",
+                            f"DESTDIR={os.path.join(stage, 'pva-root')}"],
+                           check=True)
         if self.hostroot():
             progs = sorted(os.listdir(gdir)) + [os.path.basename(p) for p
                                                 in self.args.guest_prog]
@@ -324,13 +337,64 @@ poweroff -f
         host's programs (Xorg, python3, ...). x86_64 guests only."""
         return self.args.hostroot or self.suite_directive("hostroot") == "yes"
 
+    def systemd_init(self):
+        """A host-root guest that boots the host's systemd ('# vmtest-init:
+        systemd'): logind, D-Bus, udev and systemd units as on a real
+        system; the suite runs as pva-test.service on the console."""
+        return self.hostroot() and self.suite_directive("init") == "systemd"
+
+    # units of the host that have no business in a test guest
+    MASKED_UNITS = ["timers.target", "systemd-timesyncd.service",
+                    "systemd-pstore.service", "postgresql.service",
+                    "e2scrub_reap.service", "seatd.service",
+                    "serial-getty@ttyS0.service", "getty@tty1.service",
+                    "systemd-networkd.service", "NetworkManager.service",
+                    "ssh.service", "cron.service", "rsyslog.service"]
+
+    def write_systemd_units(self, f, r):
+        """Shell lines for the initramfs: pva-test.target and its service,
+        and masks, in the overlay's /etc/systemd/system."""
+        d = f"{r}/etc/systemd/system"
+        f.write(f"mkdir -p {d}\n")
+        for u in self.MASKED_UNITS:
+            f.write(f"ln -sf /dev/null {d}/{u}\n")
+        f.write(f"""cat > {d}/pva-test.target <<'EOU'
+[Unit]
+Description=pva test guest
+Requires=basic.target
+After=basic.target
+Wants=pva-test.service systemd-logind.service dbus.service
+AllowIsolate=yes
+EOU
+cat > {d}/pva-test.service <<'EOU'
+[Unit]
+Description=pva test suite
+After=basic.target systemd-logind.service dbus.service systemd-udev-trigger.service
+[Service]
+Type=simple
+Environment=HOME=/root TERM=linux PVA_HOSTROOT=1 PVA_SYSTEMD=1
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ExecStart=/bin/sh /tests/pva-run.sh
+StandardInput=tty-force
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+TTYReset=no
+TTYVHangup=no
+KillMode=process
+EOU
+""")
+
     def write_hostroot_init(self, stage, load_extra, suite, progs):
         """The initramfs's /init for a host-root guest: modules, the host's
         root as an overlay at /newroot with pva's modules, tests and guest
         programs copied in, then the suite chrooted into it (pid 1 and the
-        console stay the initramfs's, so hostcmd works as before)."""
+        console stay the initramfs's, so hostcmd works as before), or, with
+        systemd, the host's systemd booted in it (switch_root)."""
         r = "/newroot"
+        systemd = self.systemd_init()
         cps = "".join(f"cp /bin/{p} {r}/usr/local/bin/\n" for p in progs)
+        end = "systemctl poweroff --force --force\n" if systemd else ""
         with open(os.path.join(stage, "tests", "pva-run.sh"), "w") as f:
             f.write(f"""cd /tests
 . /tests/lib.sh
@@ -340,7 +404,7 @@ PVA_BOOT=$?
 PVA_ARCH={self.arch} PVA_BOOT=$PVA_BOOT sh /tests/{suite}
 dump_dmesg
 echo PVA-DONE
-""")
+{end}""")
         with open(os.path.join(stage, "init"), "w") as f:
             f.write(f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -357,7 +421,21 @@ mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work \\
 mkdir -p {r}/tests {r}/modules {r}/usr/local/bin
 cp -a /tests/. {r}/tests/
 cp -a /modules/. {r}/modules/
-{cps}mount -t proc proc {r}/proc
+[ -d /pva-root ] && cp -a /pva-root/. {r}/
+{cps}""")
+            if systemd:
+                self.write_systemd_units(f, r)
+                # no container markers of the host: systemd would believe
+                # it runs in a container and ignore the kernel's command line
+                f.write(f"""rm -f {r}/.dockerenv {r}/run/.containerenv
+mount -t tmpfs -o mode=0755 run {r}/run
+mount -t tmpfs -o mode=1777 tmp {r}/tmp
+echo PVA-BOOTED
+umount /proc /sys
+exec switch_root {r} /lib/systemd/systemd
+""")
+                return
+            f.write(f"""mount -t proc proc {r}/proc
 mount -t sysfs sys {r}/sys
 mount -t devtmpfs dev {r}/dev
 mkdir -p {r}/dev/pts {r}/dev/shm
@@ -399,6 +477,9 @@ poweroff -f
         append = ("loglevel=4 panic=-1 oops=panic " +
                   ("" if slub == "off" else f"slub_debug={slub} ") +
                   self.args.append)
+        if self.systemd_init():
+            append += (" systemd.unit=pva-test.target systemd.show_status=false"
+                       " systemd.log_level=notice")
         if self.arch == "x86_64":
             cmd = ["qemu-system-x86_64", "-M", "q35", "-cpu", "max"]
             append = "console=ttyS0 " + append
@@ -550,6 +631,10 @@ poweroff -f
                 return self.vnc_action(words)
             if words[0] == "screenshot":
                 return self.screenshot(words[1:])
+            if words[0] in ("clip-set", "clip-check"):
+                return self.clip_action(words)
+            if words[0] == "guest-info":
+                return self.guest_info(words[1], " ".join(words[2:]))
             if words[0] == "host-log":
                 # does the host log contain a pattern (since the start)?
                 with open(os.path.join(self.out, "pva-host.log")) as f:
@@ -559,6 +644,47 @@ poweroff -f
             return 1
         self.note(f"unknown host action '{cmd}'")
         return 2
+
+    def clip_action(self, words):
+        """clip-set KIND [TYPE]: the host copies clipdata KIND (as TYPE);
+        clip-check KIND [TYPE] [primary]: the host's clipboard (the
+        guest's, when it copied last) is exactly KIND."""
+        kind = words[1]
+        typ = words[2] if len(words) > 2 and words[2] != "-" else None
+        extra = ["--type", typ] if typ else []
+        if "primary" in words[3:]:
+            extra.append("--primary")
+        want = clipdata.content(kind)
+        if words[0] == "clip-set":
+            r = self.host.ctl_bytes(["clipboard", "set"] + extra, want)
+            self.note(f"clipboard set {kind} ({len(want)} bytes) -> "
+                      f"{r.returncode} {r.stderr.decode(errors='replace')}")
+            return r.returncode
+        r = self.host.ctl_bytes(["clipboard", "get", "--timeout", "60"] + extra,
+                                b"")
+        got = r.stdout
+        self.note(f"clipboard get {kind}: {r.returncode}, {len(got)} bytes, "
+                  f"want {len(want)}; {r.stderr.decode(errors='replace')}")
+        if r.returncode:
+            return r.returncode
+        if got != want:
+            i = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b),
+                     min(len(got), len(want)))
+            self.note(f"clipboard {kind}: differs at byte {i}")
+            return 1
+        return 0
+
+    def guest_info(self, key, want):
+        """guest-info KEY VALUE: pva-hostctl guest reports KEY as VALUE
+        ('-' for absent)."""
+        r = self.host.ctl("--json", "guest")
+        try:
+            info = json.loads(r.stdout).get("info", {})
+        except ValueError:
+            info = {}
+        got = info.get(key, "-")
+        self.note(f"guest info {key} = {got!r}, want {want!r}")
+        return 0 if got == want else 1
 
     def screenshot(self, words):
         """screenshot HEAD NAME [fnv HEX] [nonblack MIN] [size WxH]
