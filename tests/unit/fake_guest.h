@@ -65,6 +65,7 @@ static inline int fg_init_with(struct fake_guest *g,
 	g->cfg.log_level = 0;	/* quiet */
 	g->cfg.display_width = 1024;	/* pva-host's defaults */
 	g->cfg.display_height = 768;
+	g->cfg.clip_max = 1u << 20;	/* the agent service: 1 MiB */
 	g->ram_fd = memfd_create("fake-guest-ram", MFD_CLOEXEC);
 	if (g->ram_fd < 0 || ftruncate(g->ram_fd, FG_RAM_SIZE) < 0)
 		return -1;
