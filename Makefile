@@ -210,8 +210,8 @@ install-guest: agent $(GUEST_SCRIPTS)
 	install -D -m 755 $(AGENT_OUT)/pva-service $(DESTDIR)/usr/sbin/pva-service
 	install -D -m 755 $(AGENT_OUT)/pva-agent $(DESTDIR)/usr/bin/pva-agent
 	install -D -m 755 $(GUEST_OUT)/pva-mount-shares $(DESTDIR)/usr/sbin/pva-mount-shares
-	install -D -m 644 -t $(DESTDIR)/lib/systemd/system packaging/systemd/*.service
-	install -D -m 644 -t $(DESTDIR)/lib/udev/rules.d packaging/udev/*.rules
+	install -D -m 644 -t $(DESTDIR)/usr/lib/systemd/system packaging/systemd/*.service
+	install -D -m 644 -t $(DESTDIR)/usr/lib/udev/rules.d packaging/udev/*.rules
 	install -D -m 644 packaging/xdg/pva-agent.desktop $(DESTDIR)/etc/xdg/autostart/pva-agent.desktop
 	for m in pva-service.8 pva-agent.1 pva-mount-shares.8; do \
 		s=$${m##*.}; install -D -m 644 docs/man/$$m $(DESTDIR)/usr/share/man/man$$s/$$m; \

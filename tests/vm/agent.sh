@@ -28,7 +28,10 @@ wait_for() {
 	_i=0
 	until "$@" > /dev/null 2>&1; do
 		_i=$((_i + 1))
-		[ $_i -lt $_max ] || die "$_what"
+		if [ $_i -ge $_max ]; then
+			[ "$_what" = x ] && return 1
+			die "$_what"
+		fi
 		sleep 0.25
 	done
 }
@@ -46,6 +49,10 @@ as_bob() {
 # session ID: the logind session id of USER
 session_of() {
 	loginctl list-sessions --no-legend | awk -v u="$1" '$3 == u { print $1 }'
+}
+
+has_session() {
+	[ -n "$(session_of "$1")" ]
 }
 
 session_active() {
@@ -69,8 +76,8 @@ t_setup() {
 	useradd -m -u 1001 -s /bin/sh alice || die "useradd alice"
 	useradd -m -u 1002 -s /bin/sh bob || die "useradd bob"
 	for f in /usr/sbin/pva-service /usr/bin/pva-agent \
-		 /lib/systemd/system/pva-service.service \
-		 /lib/udev/rules.d/70-pva.rules /etc/xdg/autostart/pva-agent.desktop; do
+		 /usr/lib/systemd/system/pva-service.service \
+		 /usr/lib/udev/rules.d/70-pva.rules /etc/xdg/autostart/pva-agent.desktop; do
 		[ -e "$f" ] || die "$f is not installed"
 	done
 	systemctl daemon-reload
@@ -121,23 +128,40 @@ t_alice_x11() {
 	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf \
 		-ac -logfile /tmp/Xorg.0.log < /dev/null > /tmp/xorg.out 2>&1 &
 	wait_for 60 "Xorg is not ready" env DISPLAY=:0 xrandr
+	# a desktop's session target, as GNOME's and KDE's: it pulls in the
+	# XDG autostart programs (systemd's generator makes them units)
+	mkdir -p /etc/systemd/user
+	cat > /etc/systemd/user/pva-test-desktop.target <<-'EOF'
+	[Unit]
+	Description=a test desktop session
+	BindsTo=graphical-session.target
+	Wants=xdg-desktop-autostart.target
+	EOF
 	cat > /tmp/alice-session.sh <<-'EOF'
 	# what a desktop session does at start: tell the user's systemd about
-	# the display, start the XDG autostart programs
+	# the display, start the session target
 	systemctl --user import-environment DISPLAY XDG_SESSION_ID XDG_SESSION_TYPE
-	systemctl --user start xdg-desktop-autostart.target
+	systemctl --user daemon-reload
+	systemctl --user list-unit-files 'app-*'
+	systemctl --user start pva-test-desktop.target
 	exec sleep 100000
 	EOF
 	XDG_SESSION_TYPE=x11 XDG_SEAT=seat0 XDG_VTNR=1 XDG_SESSION_CLASS=user \
 		DISPLAY=:0 setsid runuser -l alice -c \
 		"DISPLAY=:0 XDG_SESSION_TYPE=x11 sh /tmp/alice-session.sh" \
 		> /tmp/alice.out 2>&1 &
-	wait_for 30 "no logind session for alice" test -n "$(session_of alice)"
+	wait_for 30 "no logind session for alice" has_session alice
 	SA=$(session_of alice)
 	echo "alice: session $SA"
 	session_active "$SA" || die "alice's session is not active"
-	wait_for 60 "alice's agent did not register (autostart)" \
-		hostcmd guest-info session.user alice
+	if ! wait_for 60 "x" hostcmd guest-info session.user alice; then
+		cat /tmp/alice.out
+		as_alice systemctl --user --no-pager status 'app-pva*' 2>&1 | head -n 20
+		as_alice systemctl --user --no-pager list-units --all | head -n 40
+		ls /run/user/1001/systemd/generator.late 2>&1
+		journalctl -b --no-pager | grep -i -E "pva|autostart" | tail -n 40
+		die "alice's agent did not register (autostart)"
+	fi
 	hostcmd guest-info session.agent yes || die "session.agent"
 	hostcmd guest-info session.type x11 || die "session.type"
 	as_alice systemctl --user --no-pager list-units 'app-pva*' | grep -q autostart ||
@@ -199,7 +223,7 @@ t_bob_wayland() {
 	XDG_SESSION_TYPE=wayland XDG_SEAT=seat0 XDG_VTNR=2 XDG_SESSION_CLASS=user \
 		setsid runuser -l bob -c "WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman exec sway" \
 		> /tmp/bob.out 2>&1 &
-	wait_for 30 "no logind session for bob" test -n "$(session_of bob)"
+	wait_for 30 "no logind session for bob" has_session bob
 	SB=$(session_of bob)
 	wait_for 60 "sway did not start" test -S /run/user/1002/wayland-1
 	! session_active "$SB" || die "bob's session is active, alice's should be"
