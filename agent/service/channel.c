@@ -77,7 +77,11 @@ static int flush(struct channel *ch)
 			w = write(ch->fd, p->data, p->len);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && errno == EAGAIN)
+		/* ENOTCONN: the device is renegotiating; poll says when
+		 * it is back
+		 */
+		if (w < 0 && (errno == EAGAIN ||
+			      (errno == ENOTCONN && !ch->direct)))
 			break;
 		if (w < 0 && errno == ECONNRESET && !ch->direct) {
 			/* the device reset: what was queued is void */
@@ -250,6 +254,13 @@ static void ch_event(struct loop *loop, int fd, uint32_t events, void *data)
 	struct channel *ch = data;
 
 	(void)loop;
+	if (!ch->direct && (events & EPOLLERR) && !(events & EPOLLHUP)) {
+		/* /dev/pva reports a device reset once, and poll() (epoll
+		 * here) is where it is reported first: start over
+		 */
+		device_reset(ch);
+		return;
+	}
 	if ((events & EPOLLOUT) && flush(ch) < 0)
 		return;
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -263,7 +274,8 @@ static void ch_event(struct loop *loop, int fd, uint32_t events, void *data)
 			continue;
 		}
 		n = read(fd, ch->rx, PACKET_MAX);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n < 0 && (errno == EAGAIN || errno == EINTR ||
+			      errno == ENOTCONN))
 			return;
 		if (n < 0 && errno == ECONNRESET) {
 			device_reset(ch);

@@ -9,8 +9,17 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "service.h"
+
+uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static const char *sel_name(unsigned int sel)
 {
@@ -161,6 +170,7 @@ static void host_grab(struct svc *s, const uint8_t *p, uint32_t len)
 	}
 	s->sel[g.selection].host_serial = g.serial;
 	s->sel[g.selection].host_owns = g.types.n > 0;
+	s->sel[g.selection].host_time = now_ms();
 	s->sel[g.selection].host_types = g.types;
 	s->sel[g.selection].owner = NULL;
 	log_debug("clipboard: the host's %s has %u types",
@@ -307,6 +317,7 @@ static void agent_grab(struct agent_conn *c, const uint8_t *p, uint32_t len)
 		return;
 	c->local_valid[g.selection] = true;
 	c->local[g.selection] = g.types;
+	c->local_time[g.selection] = now_ms();
 	if (c != s->active)
 		return;		/* kept for when the session is active */
 	s->sel[g.selection].owner = g.types.n ? c : NULL;
@@ -535,14 +546,20 @@ void router_update_active(struct svc *s)
 	if (now)
 		send_active(now, true);
 	for (unsigned int sel = 0; sel < PVA_CLIP_NR_SELECTIONS; sel++) {
-		if (s->sel[sel].host_owns) {
-			host_grab_to_agent(s, now, sel);
-			continue;
-		}
-		/* the host sees the new session's clipboard, or none */
-		if (now && now->local_valid[sel] && agent_syncs(now, sel)) {
+		/* whichever copied last, the host or the new session, is
+		 * the clipboard now
+		 */
+		bool local = now && now->local_valid[sel] &&
+			     agent_syncs(now, sel) &&
+			     (!s->sel[sel].host_owns ||
+			      now->local_time[sel] > s->sel[sel].host_time);
+
+		if (local) {
+			s->sel[sel].host_owns = false;
 			s->sel[sel].owner = now->local[sel].n ? now : NULL;
 			grab_to_host(s, sel, &now->local[sel]);
+		} else if (s->sel[sel].host_owns) {
+			host_grab_to_agent(s, now, sel);
 		} else if (s->sel[sel].owner) {
 			s->sel[sel].owner = NULL;
 			grab_to_host(s, sel, NULL);

@@ -103,9 +103,10 @@ struct agent_conn {
 	char user[64];
 	uint64_t seq;		/* registration order (no logind) */
 	struct pktq out;
-	/* the last grab the session made, per selection */
+	/* the last grab the session made, per selection, and when */
 	bool local_valid[PVA_CLIP_NR_SELECTIONS];
 	struct clip_types local[PVA_CLIP_NR_SELECTIONS];
+	uint64_t local_time[PVA_CLIP_NR_SELECTIONS];
 	struct log_ratelimit rl;
 };
 
@@ -149,6 +150,9 @@ void router_agent_gone(struct agent_conn *c);
 /* Who is the active agent now? (sessions changed, agent came or went) */
 void router_update_active(struct svc *s);
 
+/* Monotonic milliseconds, to tell which of two grabs came last. */
+uint64_t now_ms(void);
+
 /* ---- info.c ---- */
 
 /* Send INFO to the host (after HELLO and whenever it may have changed). */
@@ -179,6 +183,7 @@ struct svc {
 	/* clipboard, per selection (PROTOCOL.md 6.8.2) */
 	struct {
 		bool host_owns;
+		uint64_t host_time;	/* when the host grabbed */
 		uint32_t host_serial;	/* the host's last GRAB */
 		struct clip_types host_types;
 		uint32_t guest_serial;	/* our last GRAB to the host */

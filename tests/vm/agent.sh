@@ -80,6 +80,12 @@ t_setup() {
 		 /usr/lib/udev/rules.d/70-pva.rules /etc/xdg/autostart/pva-agent.desktop; do
 		[ -e "$f" ] || die "$f is not installed"
 	done
+	# debug logs of the service, for when a test fails
+	mkdir -p /etc/systemd/system/pva-service.service.d
+	printf '[Service]\nExecStart=\nExecStart=/usr/sbin/pva-service -v\n' \
+		> /etc/systemd/system/pva-service.service.d/verbose.conf
+	sed -i 's|^Exec=/usr/bin/pva-agent$|Exec=/usr/bin/pva-agent -v|' \
+		/etc/xdg/autostart/pva-agent.desktop
 	systemctl daemon-reload
 	udevadm control --reload
 	! systemctl is-active -q pva-service || die "pva-service runs before the device exists"
@@ -280,13 +286,13 @@ t_resize_x11() {
 	hostcmd hostctl display resize 1280 800 || die "display resize"
 	wait_for 20 "xrandr does not show 1280x800 on alice's screen" \
 		sh -c 'env DISPLAY=:0 xrandr | grep -q "current 1280 x 800"'
-	env DISPLAY=:0 xrandr | grep '^Virtual-1 connected 1280x800+0+0' ||
+	env DISPLAY=:0 xrandr | grep -E '^Virtual-1 connected (primary )?1280x800\+0\+0' ||
 		{ env DISPLAY=:0 xrandr; die "Virtual-1 is not 1280x800+0+0"; }
 	hostcmd status-cmp services[display].display.session.status eq 0 ||
 		die "the host has no DISPLAY_STATE for the layout"
 	hostcmd hostctl display resize 800 600 --head 1 || die "head 1"
 	wait_for 30 "Virtual-2 is not 800x600 right of Virtual-1" \
-		sh -c 'env DISPLAY=:0 xrandr | grep -q "^Virtual-2 connected 800x600+1280+0"'
+		sh -c 'env DISPLAY=:0 xrandr | grep -qE "^Virtual-2 connected (primary )?800x600\+1280\+0"'
 	hostcmd hostctl display disable --head 1
 	wait_for 20 "Virtual-2 still on" \
 		sh -c '! env DISPLAY=:0 xrandr | grep -q "^Virtual-2 connected [0-9]"'
@@ -362,9 +368,14 @@ t_service_restart() {
 	# the host restarts: the guest says HELLO again
 	hostcmd kill-worker || die "kill-worker"
 	wait_for 30 "no HELLO after the host restart" hostcmd status-cmp $A.agent eq true
+	wait_for 30 "the host does not see alice after its restart" \
+		hostcmd guest-info session.user alice
 	hostcmd clip-set utf8
-	as_alice xclip -o -selection clipboard > /tmp/got && same /tmp/got utf8 ||
+	if ! { as_alice xclip -o -selection clipboard > /tmp/got && same /tmp/got utf8; }; then
+		journalctl -b --no-pager -u pva-service | tail -n 25
+		journalctl -b --no-pager _UID=1001 | grep pva-agent | tail -n 25
 		die "no clipboard after the host restart"
+	fi
 }
 
 t_stop() {

@@ -404,13 +404,13 @@ static __poll_t pva_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &dev->state_wq, wait);
+	poll_wait(file, &dev->poll_wq, wait);
 	svc = pva_chan_svc(chan, true);
 	if (IS_ERR(svc)) {
 		if (PTR_ERR(svc) == -EAGAIN)
 			return 0;	/* device down: state_wq wakes us */
 		return PTR_ERR(svc) == -ENODEV ? EPOLLHUP | EPOLLERR : EPOLLERR;
 	}
-	poll_wait(file, &svc->wq, wait);
 	/* Arm the event indexes so the host signals what we wait for. */
 	mutex_lock(&svc->rx_lock);
 	if (!READ_ONCE(svc->dead) &&

@@ -154,6 +154,7 @@ static int pva_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	INIT_LIST_HEAD(&dev->clients);
 	init_waitqueue_head(&dev->cfg_wq);
 	init_waitqueue_head(&dev->state_wq);
+	init_waitqueue_head(&dev->poll_wq);
 	pci_set_drvdata(pdev, dev);
 
 	err = ida_alloc(&pva_ida, GFP_KERNEL);

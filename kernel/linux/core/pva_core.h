@@ -168,6 +168,12 @@ struct pva_dev {
 	atomic_t ring_error;		/* fail_work queued */
 	wait_queue_head_t cfg_wq;	/* vector 0: negotiation answers */
 	wait_queue_head_t state_wq;	/* state changes */
+	/*
+	 * /dev/pva files poll here, not on their service's wq: a service is
+	 * replaced at every reset, and epoll registers a file's wait queues
+	 * only once, when the file is added.
+	 */
+	wait_queue_head_t poll_wq;
 
 	struct miscdevice misc;
 	char misc_name[16];

@@ -25,6 +25,7 @@ void pva_svc_release(struct kref *ref)
 void pva_svc_kick(struct pva_svc *svc)
 {
 	wake_up_all(&svc->wq);
+	wake_up_all(&svc->dev->poll_wq);
 	if (READ_ONCE(svc->client))
 		queue_work(svc->dev->wq, &svc->rx_work);
 }
@@ -55,6 +56,7 @@ void pva_svc_kill(struct pva_svc *svc)
 	}
 	spin_unlock(&svc->calls_lock);
 	wake_up_all(&svc->wq);
+	wake_up_all(&svc->dev->poll_wq);
 	pva_channel_svc_gone(svc);
 }
 
