@@ -140,13 +140,24 @@ guest: $(GUEST_PROGS) $(GUEST_SCRIPTS) agent
 # ---- the guest's desktop agent: pva-service and pva-agent (dynamic, for
 # the guest's distribution; cross-built for arm64 with its -dev packages)
 AGENT_OUT := $(B)/agent/$(ARCH)
-AGENT_PKGCONFIG := $(if $(filter $(ARCH),$(HOST_ARCH)),pkg-config,PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config)
 AGENT_PKGS := x11 xfixes xrandr wayland-client
 SERVICE_PKGS := libsystemd libudev
+ifeq ($(ARCH),$(HOST_ARCH))
+AGENT_CFLAGS_LIBS := $(shell pkg-config --cflags $(AGENT_PKGS) $(SERVICE_PKGS) 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null || echo -lX11 -lXfixes -lXrandr -lwayland-client)
+SERVICE_LIBS := $(shell pkg-config --libs $(SERVICE_PKGS) 2>/dev/null || echo -lsystemd -ludev)
+else
+# cross: the arm64 test guests' userland tree (scripts/mkroot-arm64.sh)
+# has the -dev packages; it is the sysroot for these libraries
+AGENT_SYSROOT := $(PVA_CACHE)/root-arm64
+AGENT_SYSLIB := $(AGENT_SYSROOT)/usr/lib/aarch64-linux-gnu
+AGENT_CFLAGS_LIBS := -I$(AGENT_SYSROOT)/usr/include
+AGENT_LDFLAGS := -L$(AGENT_SYSLIB) -Wl,-rpath-link,$(AGENT_SYSLIB)
+AGENT_LIBS := $(AGENT_LDFLAGS) -lX11 -lXfixes -lXrandr -lwayland-client
+SERVICE_LIBS := $(AGENT_LDFLAGS) -lsystemd -ludev
+endif
 AGENT_CFLAGS := $(CFLAGS_COMMON) -Icommon -Ikernel/linux/include -Iagent/session -I$(AGENT_OUT)/wl \
-	$(shell $(AGENT_PKGCONFIG) --cflags $(AGENT_PKGS) $(SERVICE_PKGS) 2>/dev/null)
-AGENT_LIBS := $(shell $(AGENT_PKGCONFIG) --libs $(AGENT_PKGS) 2>/dev/null || echo -lX11 -lXfixes -lXrandr -lwayland-client)
-SERVICE_LIBS := $(shell $(AGENT_PKGCONFIG) --libs $(SERVICE_PKGS) 2>/dev/null || echo -lsystemd -ludev)
+	$(AGENT_CFLAGS_LIBS)
 AGENT_HEADERS := $(wildcard agent/*/*.h) $(wildcard common/*.h) $(wildcard protocol/*.h) kernel/linux/include/uapi/pva.h
 # Wayland protocols bookworm lacks, fetched by setup (XML only)
 WL_XML_DIR := $(PVA_CACHE)/wayland-protocols

@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=9	# bump when this script's result changes
+STAMP_VERSION=10	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -205,6 +205,9 @@ wayland_protocols() {
 	touch "$wp/.done"
 }
 wayland_protocols
+
+# the arm64 test guests' userland (and the sysroot of pva's arm64 agent)
+"$(dirname "$0")/mkroot-arm64.sh"
 
 cat > "$PVA_CACHE/kernels.mk" <<EOM
 # written by scripts/setup.sh

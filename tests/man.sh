@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Man pages: every program under build/host and build/guest/*/ has a page
+# Man pages: every program under build/host, build/guest/*/ and build/agent/*/ has a page
 # in docs/man (NAME.SECTION), and every page in docs/man renders with
 # `groff -man -ww -z` without a warning and names itself in its .TH line.
 # Run after `make host guest`. Ends with "man: N passed, N failed".
@@ -22,7 +22,7 @@ fi
 # Every program has a page. Guest programs are built once per
 # architecture: each name is checked once.
 seen=" "
-for prog in build/host/* build/guest/*/*; do
+for prog in build/host/* build/guest/*/* build/agent/*/pva-*; do
 	if [ ! -f "$prog" ] || [ ! -x "$prog" ]; then continue; fi
 	name=${prog##*/}
 	case "$seen" in *" $name "*) continue ;; esac

@@ -61,6 +61,8 @@ step checkpatch tests/checkpatch.sh
 step unit make -j2 unit
 step fuzz-smoke sh -c 'make -j2 fuzzers && tests/fuzz/run.sh ${FUZZ_SMOKE_SECONDS:-20}'
 step cli tests/cli.sh
+step agent-x11 python3 tests/agent/x11_test.py
+step agent-wayland python3 tests/agent/wayland_test.py
 [ -x tests/man.sh ] && step man tests/man.sh
 step vm-x86_64-6.1 vm x86_64 6.1
 step vm-arm64-6.1 vm arm64 6.1
@@ -75,6 +77,10 @@ step display-arm64-6.1 vm arm64 6.1 display.sh
 step display-x86_64-6.12 vm x86_64 6.12 display.sh
 step display-arm64-6.12 vm arm64 6.12 display.sh
 step xorg-x86_64-6.1 vm x86_64 6.1 display-xorg.sh
+step xorg-arm64-6.1 vm arm64 6.1 display-xorg.sh
+step agent-x86_64-6.1 vm x86_64 6.1 agent.sh
+step agent-arm64-6.1 vm arm64 6.1 agent-basic.sh
+step agent-x86_64-6.12 vm x86_64 6.12 agent-basic.sh
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

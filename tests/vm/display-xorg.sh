@@ -78,6 +78,9 @@ t_start() {
 		Option "AutoAddDevices" "false"
 		Option "AutoEnableDevices" "false"
 	EndSection
+	Section "Extensions"
+		Option "GLX" "Disable"
+	EndSection
 	Section "Device"
 		Identifier "pva"
 		Driver "modesetting"

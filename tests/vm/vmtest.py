@@ -286,6 +286,13 @@ class Run:
             shutil.copy(os.path.join(ROOT, "tests", "vm", f),
                         os.path.join(stage, "tests"))
         suite = os.path.basename(self.args.suite)
+        if self.suite_directive("clipdata") == "yes":
+            # the contents the clipboard tests compare, as the harness
+            # makes them (the arm64 userland has no python3)
+            os.makedirs(os.path.join(stage, "tests", "clip"))
+            for kind in clipdata.KINDS:
+                with open(os.path.join(stage, "tests", "clip", kind), "wb") as f:
+                    f.write(clipdata.content(kind))
         if self.hostroot() and self.suite_directive("install") == "yes":
             # pva's guest userspace as its installer puts it
             subprocess.run(["make", "-s", "-C", ROOT, "install-guest",
@@ -332,10 +339,16 @@ poweroff -f
 
     def hostroot(self):
         """A host-root guest ('# vmtest-hostroot: yes', or --hostroot): the
-        initramfs mounts the host's / read-only over 9p with a tmpfs
-        overlay on top and runs the suite in it, so the suite can use the
-        host's programs (Xorg, python3, ...). x86_64 guests only."""
+        initramfs mounts a root read-only over 9p with a tmpfs overlay on
+        top and runs the suite in it, so the suite can use real programs
+        (Xorg, sway, xclip, ...): the host's own / on x86_64, the arm64
+        userland of scripts/mkroot-arm64.sh on arm64 (no systemd, no
+        python3 there)."""
         return self.args.hostroot or self.suite_directive("hostroot") == "yes"
+
+    def root_dir(self):
+        """What a host-root guest mounts as its root."""
+        return "/" if self.arch == "x86_64" else os.path.join(CACHE, "root-arm64")
 
     def systemd_init(self):
         """A host-root guest that boots the host's systemd ('# vmtest-init:
@@ -451,9 +464,9 @@ poweroff -f
 """)
 
     def skip_hostroot(self):
-        """A host-root suite on a guest that cannot run the host's
-        programs: every test SKIPs, nothing boots."""
-        why = f"(a host-root guest runs the host's x86_64 programs, not on {self.arch})"
+        """A systemd suite on a guest that cannot boot the host's system:
+        every test SKIPs, nothing boots."""
+        why = f"(a systemd guest runs the host's x86_64 system, not on {self.arch})"
         n = 0
         with open(os.path.join(ROOT, "tests", "vm", self.args.suite)) as f:
             for line in f:
@@ -498,8 +511,8 @@ poweroff -f
                 "-chardev", f"socket,path={sock},id=pva",
                 "-device", f"ivshmem-doorbell,chardev=pva,vectors={self.args.vectors}"]
         if self.hostroot():
-            cmd += ["-fsdev", "local,id=hostroot,path=/,security_model=none,"
-                    "readonly=on,multidevs=remap",
+            cmd += ["-fsdev", f"local,id=hostroot,path={self.root_dir()},"
+                    "security_model=none,readonly=on,multidevs=remap",
                     "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"]
         if self.suite_directive("boots", "1") == "1":
             cmd.append("-no-reboot")
@@ -860,8 +873,11 @@ poweroff -f
     # ---- the run ----
 
     def run(self):
-        if self.hostroot() and self.arch != "x86_64":
+        if self.systemd_init() and self.arch != "x86_64":
             return self.skip_hostroot()
+        if self.hostroot() and not os.path.isdir(self.root_dir()):
+            print(f"  {self.arch}: no {self.root_dir()}: run scripts/setup.sh")
+            return 1
         initrd = self.build_initramfs()
         rundir = os.path.join(self.tmp, "run")
         os.makedirs(rundir)

@@ -117,7 +117,7 @@ static void pva_drm_up_work(struct work_struct *work)
 	drm_dbg_driver(&pdrm->drm, "connected, %llu KiB per head\n",
 		       pdrm->head_bytes >> 10);
 	/* the preferred modes may have changed, or the region size */
-	schedule_work(&pdrm->hotplug_work);
+	queue_work(pdrm->wq, &pdrm->hotplug_work);
 out:
 	kfree(hello);
 }
@@ -141,7 +141,7 @@ static int pva_drm_rx(struct pva_client *c, const struct pva_msg_hdr *hdr,
 		return 0;
 	}
 	if (pva_drm_apply_config(pdrm, payload))
-		schedule_work(&pdrm->hotplug_work);
+		queue_work(pdrm->wq, &pdrm->hotplug_work);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ static void pva_drm_up(struct pva_client *c)
 {
 	struct pva_drm *pdrm = pva_client_priv(c);
 
-	schedule_work(&pdrm->up_work);
+	queue_work(pdrm->wq, &pdrm->up_work);
 }
 
 static void pva_drm_down(struct pva_client *c)
@@ -196,6 +196,13 @@ static int pva_drm_probe(struct auxiliary_device *adev,
 	mutex_init(&pdrm->io_lock);
 	INIT_WORK(&pdrm->up_work, pva_drm_up_work);
 	INIT_WORK(&pdrm->hotplug_work, pva_drm_hotplug_work);
+	/*
+	 * Our own reclaim-safe queue: pva_core probes us from its reset work
+	 * (a WQ_MEM_RECLAIM queue), and we wait for up_work below.
+	 */
+	pdrm->wq = alloc_ordered_workqueue("pva_drm", WQ_MEM_RECLAIM);
+	if (!pdrm->wq)
+		return -ENOMEM;
 	dev_set_drvdata(&adev->dev, pdrm);
 
 	ret = pva_drm_kms_init(pdrm);
@@ -219,6 +226,7 @@ err_disable:
 	cancel_work_sync(&pdrm->up_work);
 	cancel_work_sync(&pdrm->hotplug_work);
 err:
+	destroy_workqueue(pdrm->wq);
 	mutex_destroy(&pdrm->io_lock);
 	return ret;
 }
@@ -234,6 +242,7 @@ static void pva_drm_remove(struct auxiliary_device *adev)
 	pva_client_disable(pdrm->client);
 	cancel_work_sync(&pdrm->up_work);
 	cancel_work_sync(&pdrm->hotplug_work);
+	destroy_workqueue(pdrm->wq);
 }
 
 static void pva_drm_shutdown(struct auxiliary_device *adev)

@@ -53,6 +53,7 @@ struct pva_drm {
 	bool up;			/* rings usable (READ_ONCE outside) */
 
 	bool registered;		/* hotplug events may go out */
+	struct workqueue_struct *wq;	/* up_work and hotplug_work */
 	struct work_struct up_work;	/* HELLO and resend, after up() */
 	struct work_struct hotplug_work;
 };
