@@ -76,10 +76,27 @@ expect 2 "usage: share" "$ctl" -d "$dir" share add n "$dir" --rw
 expect 2 "usage: share" "$ctl" -d "$dir" share remove
 expect 2 "No such file" "$ctl" -d "$dir" share add n "$dir/missing"
 
+expect 2 "not a size of 1 byte to 1G" "$host" --clipboard-max 0
+expect 2 "not a size of 1 byte to 1G" "$host" --clipboard-max 2G
+expect 2 "usage: clipboard" "$ctl" -d "$dir" clipboard frob
+expect 2 "usage: clipboard" "$ctl" -d "$dir" clipboard set --output x
+expect 2 "takes 0.01-3600 seconds" "$ctl" -d "$dir" clipboard get --timeout x
+expect 2 "takes no arguments" "$ctl" -d "$dir" guest now
+# the guest's programs, on this machine
+svc=$top/build/agent/$(uname -m | sed 's/aarch64/arm64/')/pva-service
+agent=${svc%/*}/pva-agent
+expect 0 "Usage: pva-service" "$svc" --help
+expect 0 "pva-service 0" "$svc" --version
+expect 2 "Try" "$svc" --frob
+expect 2 "not a size" "$svc" --max-size 0
+expect 0 "Usage: pva-agent" "$agent" --help
+expect 2 "must be x11 or wayland" "$agent" --kind mir
+expect 3 "not in a desktop session" env -u DISPLAY -u WAYLAND_DISPLAY "$agent"
+
 truncate -s 64M "$dir/ram"
 mkdir -p "$dir/sh1" "$dir/sh2"
 "$host" -d "$dir" -q --guest-ram "$dir/ram" --share "docs=$dir/sh1,ro" \
-	2>"$dir/host.log" &
+	--clipboard-max 1M 2>"$dir/host.log" &
 hpid=$!
 i=0
 while [ ! -S "$dir/ctl.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -104,6 +121,34 @@ expect 0 '"name": "extra"' "$ctl" -d "$dir" --json share list
 expect 0 "sf: 2 shares, 0 mounts" "$ctl" -d "$dir" status
 expect 0 '"erofs": 0' "$ctl" -d "$dir" --json status
 expect 0 "share docs removed (0 guest mounts revoked)" "$ctl" -d "$dir" share remove docs
+# the clipboard without a guest: the host's own content
+expect 1 "the clipboard is empty" "$ctl" -d "$dir" clipboard get
+expect 0 "no guest agent is connected" sh -c "printf 'gr\303\274\303\237e' | '$ctl' -d '$dir' clipboard set"
+expect 0 "^grüße$" sh -c "'$ctl' -d '$dir' clipboard get; echo"
+expect 1 "has no image/png (it has: text/plain;charset=utf-8)" "$ctl" -d "$dir" clipboard get --type image/png
+expect 1 "is not a MIME type" sh -c "echo x | '$ctl' -d '$dir' clipboard set --type 'a b'"
+expect 2 "No such file" "$ctl" -d "$dir" clipboard set --file "$dir/missing"
+head -c 2097152 /dev/zero > "$dir/2m"
+expect 1 "more than the limit of 1048576" "$ctl" -d "$dir" clipboard set --file "$dir/2m"
+expect 0 "" "$ctl" -d "$dir" clipboard set --type image/png --file "$0"
+"$ctl" -d "$dir" clipboard get --output "$dir/got"
+if cmp -s "$0" "$dir/got"; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL: clipboard get --output did not give back what was set"; fi
+expect 0 "clipboard: host (image/png)" "$ctl" -d "$dir" clipboard status
+expect 0 "" "$ctl" -d "$dir" clipboard set --clear
+expect 1 "the clipboard is empty" "$ctl" -d "$dir" clipboard get
+expect 0 "no guest agent connected" "$ctl" -d "$dir" guest
+expect 0 '"transport": "none"' "$ctl" -d "$dir" --json guest
+# a watch sees a change as it happens
+"$ctl" -d "$dir" clipboard watch > "$dir/watch" 2>&1 &
+wpid=$!
+sleep 0.5
+echo hi | "$ctl" -d "$dir" clipboard set --type text/html 2>/dev/null
+sleep 0.5
+kill "$wpid"
+wait "$wpid" 2>/dev/null
+if grep -q "clipboard: host (text/html)" "$dir/watch" && grep -q "agent not connected" "$dir/watch"; then
+	pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: clipboard watch: $(cat "$dir/watch")"; fi
 # a restarted worker is a new process; the daemon keeps answering
 old=$("$ctl" -d "$dir" --json status | sed -n 's/.*"worker_pid": \([0-9]*\).*/\1/p')
 expect 0 "worker is restarting" "$ctl" -d "$dir" restart
