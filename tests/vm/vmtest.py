@@ -248,16 +248,19 @@ class Run:
 
     # ---- the guest image ----
 
-    def build_initramfs(self):
-        stage = os.path.join(self.tmp, "root")
+    def build_initramfs(self, kver=None):
+        """The initramfs for kernel KVER (default the run's): busybox, the
+        modules, the tests, /init."""
+        kver = kver or self.args.kver
+        kabi = kernels()[kver]
+        stage = os.path.join(self.tmp, f"root-{kver}")
         for d in ("bin", "dev", "proc", "sys", "tmp", "tests", "modules"):
             os.makedirs(os.path.join(stage, d))
         debarch = "amd64" if self.arch == "x86_64" else "arm64"
         shutil.copy(os.path.join(CACHE, f"busybox-{debarch}"),
                     os.path.join(stage, "bin", "busybox"))
-        mods = os.path.join(ROOT, "build", "modules",
-                            f"{self.arch}-{self.args.kver}")
-        for ko in os.listdir(mods):
+        mods = os.path.join(ROOT, "build", "modules", f"{self.arch}-{kver}")
+        for ko in (os.listdir(mods) if os.path.isdir(mods) else []):
             shutil.copy(os.path.join(mods, ko), os.path.join(stage, "modules"))
         gdir = os.path.join(ROOT, "build", "guest", self.arch)
         for prog in os.listdir(gdir):
@@ -270,10 +273,12 @@ class Run:
         modules = self.args.modules + self.suite_directive("modules").split()
         if self.hostroot():
             modules = HOSTROOT_MODULES + modules
+        if self.disk_mb():
+            modules = ["virtio_blk", "ext4"] + modules
         if modules:
             os.makedirs(os.path.join(stage, "modules", "extra"))
-            kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
-            for name, path in guest_modules(kroot, f"{self.kabi}-{debarch}",
+            kroot = os.path.join(CACHE, f"kernel-{kabi}-{debarch}")
+            for name, path in guest_modules(kroot, f"{kabi}-{debarch}",
                                             modules):
                 dst = os.path.join(stage, "modules", "extra", name + ".ko")
                 if path.endswith(".xz"):
@@ -328,7 +333,8 @@ poweroff -f
                 m = re.match(r"\s*t_run\s+([\w-]+)", line)
                 if m:
                     self.expected.append(m.group(1))
-        initrd = os.path.join(self.tmp, "initrd.cpio")
+        self.expected = list(dict.fromkeys(self.expected))
+        initrd = os.path.join(self.tmp, f"initrd-{kver}.cpio")
         files = subprocess.run(["find", "."], cwd=stage, capture_output=True,
                                text=True, check=True).stdout
         with open(initrd, "wb") as out:
@@ -345,6 +351,16 @@ poweroff -f
         userland of scripts/mkroot-arm64.sh on arm64 (no systemd, no
         python3 there)."""
         return self.args.hostroot or self.suite_directive("hostroot") == "yes"
+
+    def disk_mb(self):
+        """'# vmtest-disk: MB': the host-root overlay's changes go on a
+        virtual disk of that size, so they survive the guest's reboots."""
+        return int(self.suite_directive("disk", "0"))
+
+    def boot_kernels(self):
+        """'# vmtest-kernels: 6.1 6.12 ...': the kernel of each boot; the
+        harness starts QEMU again for each, on the same disk."""
+        return self.suite_directive("kernels").split() or None
 
     def root_dir(self):
         """What a host-root guest mounts as its root."""
@@ -398,6 +414,31 @@ KillMode=process
 EOU
 """)
 
+    def rw_mount(self):
+        """Init lines: where the overlay's changes go."""
+        if not self.disk_mb():
+            return "mount -t tmpfs -o mode=0755 rw /rw\n"
+        return ("mount -t ext4 /dev/vda /rw || "
+                "{ echo 'PVA-HOSTROOT: no disk'; poweroff -f; }\n")
+
+    def kmods_mount(self, r):
+        """Init lines ('# vmtest-kmods: yes'): the running kernel's modules
+        (from the cache, over 9p) in the root's /lib/modules, with their
+        own overlay so depmod and DKMS can write there; not for a kernel
+        installed in the guest itself (its modules are real files)."""
+        if self.suite_directive("kmods") != "yes":
+            return ""
+        return f"""mkdir -p /cache
+mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose \\
+	pvacache /cache || {{ echo "PVA-HOSTROOT: no cache"; poweroff -f; }}
+k=$(uname -r)
+if [ ! -d {r}/usr/lib/modules/$k/kernel ] && [ -d /cache/kernel-$k/lib/modules/$k ]; then
+	mkdir -p {r}/usr/lib/modules/$k /rw/kmods/$k/upper /rw/kmods/$k/work
+	mount -t overlay -o lowerdir=/cache/kernel-$k/lib/modules/$k:{r}/usr/lib/modules/$k,upperdir=/rw/kmods/$k/upper,workdir=/rw/kmods/$k/work \\
+		kmods {r}/usr/lib/modules/$k || {{ echo "PVA-HOSTROOT: no modules"; poweroff -f; }}
+fi
+"""
+
     def write_hostroot_init(self, stage, load_extra, suite, progs):
         """The initramfs's /init for a host-root guest: modules, the host's
         root as an overlay at /newroot with pva's modules, tests and guest
@@ -427,11 +468,10 @@ mount -t devtmpfs dev /dev
 {load_extra}mkdir -p /lower /rw {r}
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose \\
 	hostroot /lower || {{ echo "PVA-HOSTROOT: cannot mount the host's root"; poweroff -f; }}
-mount -t tmpfs -o mode=0755 rw /rw
-mkdir /rw/upper /rw/work
+{self.rw_mount()}mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work \\
 	overlay {r} || {{ echo "PVA-HOSTROOT: no overlay"; poweroff -f; }}
-mkdir -p {r}/tests {r}/modules {r}/usr/local/bin
+{self.kmods_mount(r)}mkdir -p {r}/tests {r}/modules {r}/usr/local/bin
 cp -a /tests/. {r}/tests/
 cp -a /modules/. {r}/modules/
 [ -d /pva-root ] && cp -a /pva-root/. {r}/
@@ -479,10 +519,11 @@ poweroff -f
               f"{n} skipped, 0 problems, 0 s {why}")
         return 0
 
-    def qemu_cmd(self, initrd, sock):
+    def qemu_cmd(self, initrd, sock, kver=None):
         debarch = "amd64" if self.arch == "x86_64" else "arm64"
-        kroot = os.path.join(CACHE, f"kernel-{self.kabi}-{debarch}")
-        kernel = os.path.join(kroot, "boot", f"vmlinuz-{self.kabi}-{debarch}")
+        kabi = kernels()[kver or self.args.kver]
+        kroot = os.path.join(CACHE, f"kernel-{kabi}-{debarch}")
+        kernel = os.path.join(kroot, "boot", f"vmlinuz-{kabi}-{debarch}")
         # slub_debug: red zones and poisoning catch overruns and use after
         # free in the slab objects the driver allocates. A benchmark turns
         # it off ('# vmtest-slub-debug: off'): it slows every allocation.
@@ -514,7 +555,22 @@ poweroff -f
             cmd += ["-fsdev", f"local,id=hostroot,path={self.root_dir()},"
                     "security_model=none,readonly=on,multidevs=remap",
                     "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"]
-        if self.suite_directive("boots", "1") == "1":
+        if self.disk_mb():
+            cmd += ["-drive", f"file={self.disk},if=virtio,format=raw,cache=unsafe"]
+        if self.suite_directive("kmods") == "yes":
+            cmd += ["-fsdev", f"local,id=pvacache,path={CACHE},security_model=none,"
+                    "readonly=on,multidevs=remap",
+                    "-device", "virtio-9p-pci,fsdev=pvacache,mount_tag=pvacache"]
+        iso = self.suite_directive("cdrom")
+        if iso:
+            cmd += ["-drive", f"file={os.path.join(ROOT, iso)},if=none,id=cd0,"
+                    "media=cdrom,readonly=on,format=raw"]
+            if self.arch == "x86_64":
+                cmd += ["-device", "ide-cd,drive=cd0"]
+            else:
+                cmd += ["-device", "virtio-scsi-pci,id=scsi0",
+                        "-device", "scsi-cd,drive=cd0"]
+        if self.suite_directive("boots", "1") == "1" or self.boot_kernels():
             cmd.append("-no-reboot")
         if self.args.monitor:
             cmd += ["-monitor", f"unix:{self.monitor_path},server=on,wait=off"]
@@ -585,7 +641,8 @@ poweroff -f
             if words[0] == "boot":
                 # which boot this is; 0 = one more than the suite wants
                 self.boots += 1
-                want = int(self.suite_directive("boots", "1"))
+                want = (len(self.boot_kernels()) if self.boot_kernels() else
+                        int(self.suite_directive("boots", "1")))
                 return self.boots if self.boots <= want else 0
             if words[0] == "hostctl":
                 r = self.host.ctl(*words[1:])
@@ -628,6 +685,8 @@ poweroff -f
                 return self.bench_balloon(*words[1:])
             if words[0] == "qemu-vnc-resize":
                 return self.qemu_vnc_resize(*words[1:])
+            if words[0] == "agent-bench":	# bench/run-agent.sh
+                return self.agent_bench(words[1:])
             if words[0] == "status-min":
                 val = json_path(self.host.status(), words[1])
                 self.note(f"status {words[1]} = {val!r}, want >= {words[2]}")
@@ -866,11 +925,293 @@ poweroff -f
                     self.note(f"qemu-vnc-resize {w}x{h}: status {y}")
                     return 0 if y in (0, 4) else 1	# 4: forwarded
 
+    # ---- the desktop-agent benchmark (bench/run-agent.sh) ----
+
+    def agent_bench(self, words):
+        """agent-bench clip|vport SIZE ROUND: SIZE bytes of UTF-8 text
+        host -> guest -> host, timed here, checked byte for byte. clip:
+        the host copies (clipboard-set), the guest's clip-echo pastes and
+        copies it back, the host sees the guest's grab (clipboard-watch)
+        and pastes (clipboard-get). vport: the same bytes through the
+        virtserialport whose chardev is the run's '-chardev
+        socket,id=agentvp,path=P,server=on' (the guest echoes them).
+        agent-bench vport-connect: connect to that socket (first).
+        agent-bench resize W H ROUND: display-resize, then wait until the
+        session's DISPLAY_STATE for that layout is on the host. Requests go
+        straight to pva-host's control socket (no pva-hostctl process in
+        the timed path). One "AGENTBENCH ..." line per measurement in
+        agent-bench.txt; any mismatch or timeout fails the action."""
+        import selectors
+        mime = "text/plain;charset=utf-8"
+        st = self.__dict__.setdefault("agent_bench_state", {})
+        ctl_path = os.path.join(self.host.rundir, "ctl.sock")
+
+        def call(req, fd=None):
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(60)
+            buf = b""
+            try:
+                s.connect(ctl_path)
+                line = json.dumps(req).encode() + b"\n"
+                if fd is None:
+                    s.sendall(line)
+                else:	# the content's memfd comes with the request
+                    socket.send_fds(s, [line], [fd])
+                while not buf.endswith(b"\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+            finally:
+                s.close()
+            ans = json.loads(buf)
+            if not ans.get("ok"):
+                raise RuntimeError(f"{req['cmd']}: {ans.get('error')}")
+            return ans
+
+        def text(size, rnd):
+            # numbered lines, so a lost, doubled or moved chunk shows
+            key = (size, rnd)
+            if st.get("text_key") != key:
+                head = f"pva agent bench: round {rnd}, {size} bytes\n"
+                lines = (f"{i:07d} Grüße aus dem Host, ünïcödé ✓ €: the quick "
+                         f"brown fox jumps over the lazy dog\n"
+                         for i in range(size // 64 + 2))
+                b = (head + "".join(lines)).encode()[:size]
+                b = b.decode("utf-8", "ignore").encode()	# whole characters
+                st["text"], st["text_key"] = b + b"." * (size - len(b)), key
+            return st["text"]
+
+        def memfd(data=b""):
+            fd = os.memfd_create("pva-agentbench", os.MFD_CLOEXEC)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            return fd
+
+        def read_fd(fd, limit):
+            out, off = bytearray(), 0
+            while True:
+                chunk = os.pread(fd, limit + 1 - off, off)
+                if not chunk:
+                    return bytes(out)
+                out += chunk
+                off += len(chunk)
+
+        def differ(got, want, what):
+            if got == want:
+                return
+            i = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b),
+                     min(len(got), len(want)))
+            raise RuntimeError(f"{what}: {len(got)} bytes came back for "
+                               f"{len(want)}, first difference at byte {i}")
+
+        def watch_event(deadline):
+            """The next event of the run's clipboard-watch."""
+            w = st["watch"]
+            while b"\n" not in w["buf"]:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no clipboard event in time")
+                w["sock"].settimeout(left)
+                chunk = w["sock"].recv(65536)
+                if not chunk:
+                    raise ConnectionError("pva-host closed clipboard-watch")
+                w["buf"] += chunk
+            line, w["buf"] = w["buf"].split(b"\n", 1)
+            return json.loads(line)
+
+        def result(line):
+            self.note(line)
+            with open(os.path.join(self.out, "agent-bench.txt"), "a") as f:
+                f.write(line + "\n")
+            return 0
+
+        what = words[0]
+        if what == "clip":
+            size, rnd = int(words[1]), int(words[2])
+            want = text(size, rnd)
+            if "watch" not in st:	# one watch for the run, set up untimed
+                ws = socket.socket(socket.AF_UNIX)
+                ws.connect(ctl_path)
+                ws.sendall(b'{"cmd": "clipboard-watch"}\n')
+                st["watch"] = {"sock": ws, "buf": b""}
+                while watch_event(time.monotonic() + 10).get("selection") != "primary":
+                    pass	# the state it starts with: agent, clipboard, primary
+            sfd, gfd = memfd(want), memfd()
+            try:
+                t0 = time.monotonic()
+                ans = call({"cmd": "clipboard-set", "type": mime}, sfd)
+                t_set = time.monotonic()
+                if ans["owner"] != "host" or not ans.get("guest_agent"):
+                    raise RuntimeError(f"clipboard-set: {ans}")
+                seen = ans["guest_serial"]
+                deadline = t0 + 30
+                while True:	# earlier events (older serials) pass by
+                    ev = watch_event(deadline)
+                    if ev.get("event") == "agent" and not ev.get("connected"):
+                        raise RuntimeError("the guest's agent went away")
+                    if ev.get("event") == "owner" and \
+                            ev.get("selection") == "clipboard" and \
+                            ev.get("owner") == "guest" and \
+                            ev.get("guest_serial", 0) > seen:
+                        break
+                t_grab = time.monotonic()
+                if mime not in ev.get("types", []):
+                    raise RuntimeError(f"the guest offers {ev.get('types')}")
+                ans = call({"cmd": "clipboard-get", "type": mime,
+                            "timeout_ms": 30000}, gfd)
+                got = read_fd(gfd, size)
+                t1 = time.monotonic()
+            finally:
+                os.close(sfd)
+                os.close(gfd)
+            if ans.get("owner") != "guest":
+                raise RuntimeError(f"clipboard-get answered from {ans.get('owner')}")
+            differ(got, want, f"clipboard {size} round {rnd}")
+            return result(
+                f"AGENTBENCH clip size={size} round={rnd} ms={(t1 - t0) * 1e3:.3f} "
+                f"set_ms={(t_set - t0) * 1e3:.3f} grab_ms={(t_grab - t0) * 1e3:.3f} "
+                f"get_ms={(t1 - t_grab) * 1e3:.3f}")
+        if what == "vport-connect":	# before the guest opens its end
+            args = self.args.qemu_extra + self.args.qemu_arg
+            spec = next(a for a in args if a.startswith("socket,") and
+                        "id=agentvp" in a.split(","))
+            path = next(o[5:] for o in spec.split(",") if o.startswith("path="))
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.setblocking(False)
+            st["vport"] = s
+            return 0
+        if what == "vport":
+            size, rnd = int(words[1]), int(words[2])
+            want = text(size, rnd)
+            s = st["vport"]
+            try:	# nothing may be left over from the last round
+                stray = s.recv(65536)
+                raise RuntimeError(f"vport: {len(stray)} stray bytes"
+                                   if stray else "vport: QEMU closed the port")
+            except BlockingIOError:
+                pass
+            view, got, sent = memoryview(want), bytearray(), 0
+            sel = selectors.DefaultSelector()
+            sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            try:
+                t0 = time.monotonic()
+                while len(got) < size:	# send and echo overlap
+                    left = t0 + 30 - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(f"vport: {len(got)} of {size} bytes "
+                                           f"back after 30 s")
+                    for _, mask in sel.select(left):
+                        if mask & selectors.EVENT_WRITE and sent < size:
+                            try:
+                                sent += s.send(view[sent:sent + 65536])
+                            except BlockingIOError:
+                                pass
+                            if sent == size:
+                                sel.modify(s, selectors.EVENT_READ)
+                        if mask & selectors.EVENT_READ:
+                            try:
+                                chunk = s.recv(1 << 20)
+                            except BlockingIOError:
+                                continue
+                            if not chunk:
+                                raise ConnectionError("vport: QEMU closed the port")
+                            got += chunk
+                t1 = time.monotonic()
+            finally:
+                sel.close()
+            differ(bytes(got), want, f"vport {size} round {rnd}")
+            return result(f"AGENTBENCH vport size={size} round={rnd} "
+                          f"ms={(t1 - t0) * 1e3:.3f}")
+        if what == "resize":
+            w, h, rnd = int(words[1]), int(words[2]), int(words[3])
+            # pva-host stamps DISPLAY_STATE with CLOCK_REALTIME
+            t0 = time.time()
+            ans = call({"cmd": "display-resize", "width": w, "height": h})
+            t_ans = time.time()
+            gen = ans["generation"]
+            while True:	# its own time stamp times it, not this loop
+                sess = call({"cmd": "display-heads"}).get("session", {})
+                if sess.get("generation") == gen:
+                    break
+                if time.time() > t0 + 30:
+                    raise TimeoutError(f"no DISPLAY_STATE for layout {gen}")
+                time.sleep(0.005)
+            head = (sess.get("heads") or [{}])[0]
+            if sess.get("status") != 0 or (head.get("width"), head.get("height")) != (w, h):
+                raise RuntimeError(f"the session shows {sess} for {w}x{h}")
+            return result(
+                f"AGENTBENCH resize size={w}x{h} round={rnd} "
+                f"state_ms={(sess['time'] - t0) * 1e3:.3f} "
+                f"answer_ms={(t_ans - t0) * 1e3:.3f}")
+        raise ValueError(f"agent-bench: unknown measurement {what!r}")
+
     def note(self, text):
         with open(os.path.join(self.out, "harness.log"), "a") as f:
             f.write(text.rstrip() + "\n")
 
     # ---- the run ----
+
+    def run_qemu(self, cmd, console, deadline, start):
+        """One QEMU process, until it exits: the console logged and
+        scanned, the guest's host requests answered. True if it timed out."""
+        self.note("qemu: " + " ".join(cmd))
+        qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, bufsize=0)
+        timer = threading.Timer(max(1, deadline - time.time()), qemu.kill)
+        timer.start()
+        buf = b""
+        try:
+            while True:
+                chunk = qemu.stdout.read1(4096) if hasattr(qemu.stdout, "read1") \
+                    else os.read(qemu.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    self.console_line(raw.decode("utf-8", "replace").rstrip("\r"),
+                                      console, qemu, start)
+        finally:
+            timed_out = not timer.is_alive() and not self.done
+            timer.cancel()
+            try:
+                qemu.wait(30)
+            except subprocess.TimeoutExpired:
+                qemu.kill()
+        return timed_out
+
+    def console_line(self, line, console, qemu, start):
+        console.write(line + "\n")
+        console.flush()
+        if self.args.show_console and not self.in_dmesg and \
+                "PVA-DMESG-BEGIN" not in line and "PVA-HOST" not in line:
+            print(f"guest| {line}", flush=True)
+        if "PVA-BOOTED" in line:
+            self.booted = True
+            self.note(f"booted after {time.time() - start:.1f} s")
+        if "PVA-DMESG-BEGIN" in line:
+            self.in_dmesg = True
+            return
+        if "PVA-DMESG-END" in line:
+            self.in_dmesg = False
+        if self.in_dmesg:
+            self.dmesg.append(line)
+            return
+        if "PVA-DONE" in line:
+            self.done = True
+        m = re.search(r"PVA-RESULT: ([\w-]+) (PASS|FAIL|SKIP)(.*)", line)
+        if m:
+            self.results[m.group(1)] = (m.group(2), m.group(3).strip())
+            print(f"  {self.arch}: {m.group(2):4} {m.group(1)} {m.group(3).strip()}",
+                  flush=True)
+        if "PVA-HOST: " in line and not line.lstrip().startswith("echo"):
+            answer = self.host_request(line)
+            qemu.stdin.write(f"{answer}\n".encode())
+            qemu.stdin.flush()
 
     def run(self):
         if self.systemd_init() and self.arch != "x86_64":
@@ -881,6 +1222,9 @@ poweroff -f
         initrd = self.build_initramfs()
         rundir = os.path.join(self.tmp, "run")
         os.makedirs(rundir)
+        mem = self.suite_directive("mem")
+        if mem:
+            self.args.mem = max(self.args.mem, int(mem))
         with open(self.ram_file, "wb") as f:
             f.truncate(self.args.mem << 20)
         layout = "q35" if self.arch == "x86_64" else "virt"
@@ -892,63 +1236,38 @@ poweroff -f
                          self.shares.host_args() + self.suite_host_args() +
                          self.args.host_args)
         console = open(os.path.join(self.out, "console.log"), "w")
-        cmd = self.qemu_cmd(initrd, os.path.join(rundir, "qemu.sock"))
-        self.note("qemu: " + " ".join(cmd))
-        qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, bufsize=0)
-        timer = threading.Timer(self.args.timeout, qemu.kill)
-        timer.start()
-        dmesg, in_dmesg, done, booted = [], False, False, False
+        # the kernel of each QEMU run: one, or a list ('vmtest-kernels')
+        kvers = self.boot_kernels() or [self.args.kver]
+        initrds = {self.args.kver: initrd}
+        for k in kvers:
+            if k not in initrds:
+                initrds[k] = self.build_initramfs(k)
+        if self.disk_mb():
+            self.disk = os.path.join(self.tmp, "disk.img")
+            with open(self.disk, "wb") as f:
+                f.truncate(self.disk_mb() << 20)
+            subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0",
+                            self.disk], check=True)
+        self.dmesg, self.in_dmesg, self.done, self.booted = [], False, False, False
         start = time.time()
-        buf = b""
+        deadline = start + self.args.timeout
+        timed_out = False
         try:
-            while True:
-                chunk = qemu.stdout.read1(4096) if hasattr(qemu.stdout, "read1") \
-                    else os.read(qemu.stdout.fileno(), 4096)
-                if not chunk:
+            for run, kver in enumerate(kvers):
+                if run:
+                    # the guest rebooted: the next kernel, the same disk
+                    self.note(f"QEMU run {run + 1}: kernel {kver}")
+                    print(f"  {self.arch}: boot {run + 1}, kernel {kver}",
+                          flush=True)
+                timed_out = self.run_qemu(
+                    self.qemu_cmd(initrds[kver], os.path.join(rundir, "qemu.sock"),
+                                  kver), console, deadline, start)
+                if self.done or timed_out:
                     break
-                buf += chunk
-                while b"\n" in buf:
-                    raw, buf = buf.split(b"\n", 1)
-                    line = raw.decode("utf-8", "replace").rstrip("\r")
-                    console.write(line + "\n")
-                    console.flush()
-                    if self.args.show_console and not in_dmesg and \
-                            "PVA-DMESG-BEGIN" not in line and \
-                            "PVA-HOST" not in line:
-                        print(f"guest| {line}", flush=True)
-                    if "PVA-BOOTED" in line:
-                        booted = True
-                        self.note(f"booted after {time.time() - start:.1f} s")
-                    if "PVA-DMESG-BEGIN" in line:
-                        in_dmesg = True
-                        continue
-                    if "PVA-DMESG-END" in line:
-                        in_dmesg = False
-                    if in_dmesg:
-                        dmesg.append(line)
-                        continue
-                    if "PVA-DONE" in line:
-                        done = True
-                    m = re.search(r"PVA-RESULT: ([\w-]+) (PASS|FAIL|SKIP)(.*)", line)
-                    if m:
-                        self.results[m.group(1)] = (m.group(2), m.group(3).strip())
-                        print(f"  {self.arch}: {m.group(2):4} {m.group(1)} {m.group(3).strip()}",
-                              flush=True)
-                    if "PVA-HOST: " in line and not line.lstrip().startswith("echo"):
-                        answer = self.host_request(line)
-                        qemu.stdin.write(f"{answer}\n".encode())
-                        qemu.stdin.flush()
         finally:
-            timed_out = not timer.is_alive() and not done
-            timer.cancel()
-            try:
-                qemu.wait(30)
-            except subprocess.TimeoutExpired:
-                qemu.kill()
             console.close()
             host_rc = self.host.stop()
+        dmesg, done, booted = self.dmesg, self.done, self.booted
 
         if not booted:
             self.failures.append("the guest did not boot")
