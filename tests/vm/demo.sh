@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: MIT
 # The demo (make demo): pva in a guest, seen from both sides.
 # vmtest-host-args: --test-service selftest --vnc 127.0.0.1:@FREEPORT@
+# vmtest-clipdata: yes
 # vmtest-modules: drm drm_kms_helper drm_shmem_helper
 # vmtest-shares: main
+# vmtest-hostroot: yes
+# vmtest-install: yes
 . /tests/lib.sh
 
 t_demo() {
@@ -101,6 +104,62 @@ t_demo() {
 		die "the VNC view differs"
 	kill $! 2>/dev/null
 	hostcmd hostctl display heads || die "display heads failed"
+
+	echo "--- guest: pva-service, and a desktop session: Xorg on pva_drm with pva-agent"
+	pva-service --no-logind > /tmp/svc.log 2>&1 &
+	cat > /tmp/xorg.conf <<-EOF
+	Section "ServerFlags"
+		Option "AutoAddDevices" "false"
+		Option "AutoEnableDevices" "false"
+	EndSection
+	Section "Extensions"
+		Option "GLX" "Disable"
+	EndSection
+	Section "Device"
+		Identifier "pva"
+		Driver "modesetting"
+		Option "kmsdev" "/dev/dri/card0"
+		Option "AccelMethod" "none"
+	EndSection
+	EOF
+	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf -ac \
+		-logfile /tmp/Xorg.0.log < /dev/null > /dev/null 2>&1 &
+	_i=0
+	until DISPLAY=:0 xrandr > /dev/null 2>&1; do
+		_i=$((_i + 1)); [ $_i -lt 120 ] || die "Xorg did not start"; sleep 0.5
+	done
+	DISPLAY=:0 xsetroot -solid '#2a5599'
+	DISPLAY=:0 pva-agent > /tmp/agent.log 2>&1 &
+	_i=0
+	until hostcmd guest-info session.agent yes; do
+		_i=$((_i + 1)); [ $_i -lt 120 ] || die "the agent did not connect"; sleep 0.5
+	done
+	echo "--- host: pva-hostctl guest"
+	hostcmd hostctl guest || die "guest failed"
+	echo "--- host copies text (UTF-8); the guest's X11 session pastes it (xclip -o)"
+	hostcmd clip-set utf8 || die "clipboard set failed"
+	DISPLAY=:0 xclip -o -selection clipboard; echo
+	echo "--- guest copies (xclip -i); the host pastes it: pva-hostctl clipboard get"
+	echo "copied in the guest, pasted on the host" |
+		DISPLAY=:0 xclip -i -selection clipboard > /dev/null 2>&1
+	sleep 1
+	hostcmd hostctl clipboard get || die "clipboard get failed"
+	echo "--- and an image: the host copies a PNG, the guest pastes it"
+	hostcmd clip-set png image/png || die "clipboard set failed"
+	DISPLAY=:0 xclip -o -selection clipboard -t image/png > /tmp/got.png
+	cmp /tmp/got.png /tests/clip/png && echo "    $(wc -c < /tmp/got.png) bytes of PNG, the same as the host's"
+	echo "--- host: pva-hostctl display resize 1440 900; the X11 session follows (RandR)"
+	hostcmd hostctl display resize 1440 900 || die "resize failed"
+	_i=0
+	until DISPLAY=:0 xrandr | grep -qE "^Virtual-1 connected (primary )?1440x900"; do
+		_i=$((_i + 1)); [ $_i -lt 60 ] || die "the session did not follow"; sleep 0.5
+	done
+	DISPLAY=:0 xrandr | grep -E "^Screen|^Virtual-[12] connected"
+	hostcmd screenshot 0 demo-desktop nonblack 1000 || die "screenshot failed"
+	hostcmd hostctl display heads || die "display heads failed"
+	pkill pva-agent
+	pkill Xorg
+	pkill pva-service
 }
 
 PVA_LIVE=1 t_run demo t_demo
