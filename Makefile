@@ -62,8 +62,8 @@ HOST_COMMON := $(COMMON) fdpass config
 HOST_SF := $(patsubst host/%.c,%,$(wildcard host/sf*.c))
 PVA_HOST_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,$(HOST_COMMON) \
 	keeper worker device ctl control echo testsvc balloon guest_ram \
-	$(HOST_SF) display png_write vnc agent clipboard main))
-PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display hostctl_clipboard))
+	$(HOST_SF) display png_write vnc agent clipboard guestctl main))
+PVA_HOSTCTL_OBJS := $(addprefix $(HOST_OUT)/,$(addsuffix .o,size hostctl hostctl_display hostctl_clipboard hostctl_control))
 HOST_HEADERS := $(wildcard host/*.h) $(wildcard common/*.h) $(wildcard protocol/*.h)
 
 GUEST_PROGS := $(patsubst tests/guest/%.c,$(GUEST_OUT)/%,$(wildcard tests/guest/*.c))
@@ -76,7 +76,7 @@ ASAN_OUT := $(B)/host-asan
 PVA_HOST_ASAN_OBJS := $(patsubst $(HOST_OUT)/%,$(ASAN_OUT)/%,$(PVA_HOST_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc agent clipboard))
+FUZZ_HOST_OBJS := $(addprefix $(B)/fuzz/obj/,$(addsuffix .o,$(HOST_COMMON) device ctl control echo testsvc balloon guest_ram $(HOST_SF) display png_write vnc agent clipboard guestctl))
 
 .PHONY: all host guest agent install-guest modules modules-all check demo vm-test bench fuzz \
 	setup clean checkpatch unit fuzzers host-asan
@@ -276,6 +276,7 @@ bench: host
 	bench/run-balloon.sh
 	bench/run-fs.sh
 	bench/run-display.sh
+	bench/run-agent.sh
 
 fuzz: fuzzers host host-asan guest modules
 	tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
@@ -283,3 +284,17 @@ fuzz: fuzzers host host-asan guest modules
 
 clean:
 	rm -rf $(B)
+
+# ---- the guest installer: Debian packages and the ISO (scripts/mkdeb.sh,
+# scripts/mkiso.sh, packaging/{dkms,deb,iso}/, docs/install.md)
+#   make deb           build/deb/pva-dkms_VERSION_all.deb, pva-guest_VERSION_{amd64,arm64}.deb
+#   make iso           build/pva-guest.iso (install.sh, module sources, x86_64 and aarch64, the .debs)
+#   make test-install  install.sh and the .debs really installed in a throwaway
+#                      overlay of this machine (root, ~15 minutes)
+.PHONY: deb iso test-install
+deb:
+	scripts/mkdeb.sh
+iso: deb
+	scripts/mkiso.sh
+test-install: iso
+	packaging/iso/test-install.sh

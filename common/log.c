@@ -10,6 +10,8 @@
 static const char *log_ident = "pva";
 static int log_max = LOG_INFO;
 static bool log_journal;
+static bool log_held;
+static unsigned long log_dropped;
 
 /*
  * systemd sets JOURNAL_STREAM=dev:ino for the stream it connected to
@@ -46,6 +48,10 @@ void log_msg(int prio, const char *fmt, ...)
 
 	if (prio > log_max)
 		return;
+	if (log_held) {
+		log_dropped++;
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
@@ -73,4 +79,15 @@ bool log_ratelimit_ok(struct log_ratelimit *rl)
 	}
 	rl->missed++;
 	return false;
+}
+
+void log_hold(bool on)
+{
+	unsigned long n = log_dropped;
+
+	log_held = on;
+	log_dropped = 0;
+	if (!on && n)
+		log_msg(LOG_INFO, "%lu log messages dropped while the filesystems were frozen",
+			n);
 }

@@ -13,6 +13,7 @@ void log_msg(int prio, const char *fmt, ...)
 
 #define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...)	log_msg(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
 
@@ -26,5 +27,10 @@ struct log_ratelimit {
 #define LOG_RATELIMIT_INIT { .interval_s = 5, .burst = 10 }
 
 bool log_ratelimit_ok(struct log_ratelimit *rl);
+
+/* Hold: drop every message (and count them) while the disks the log goes
+ * to may be frozen; the count is logged when the hold ends.
+ */
+void log_hold(bool on);
 
 #endif

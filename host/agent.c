@@ -60,6 +60,7 @@ bool agent_connected(const struct agent *a)
 /* ---- the direct socket ---- */
 
 static void direct_close(struct agent *a, const char *why);
+static void guest_gone(struct agent *a);
 
 static void direct_want_write(struct agent *a, bool on)
 {
@@ -192,7 +193,7 @@ static void direct_close(struct agent *a, const char *why)
 	if (a->direct_active) {
 		a->direct_active = false;
 		a->hello = false;
-		clip_reset(a);
+		guest_gone(a);
 	}
 }
 
@@ -333,8 +334,8 @@ static void txq_flush(struct agent *a)
 	while (a->txq) {
 		struct txq_msg *m = a->txq;
 
-		if (service_send(a->svc, m->type, 0, 0, 0, m->payload,
-				 m->len) == -EAGAIN)
+		if (service_send(a->svc, m->type, m->flags, m->req_id,
+				 m->status, m->payload, m->len) == -EAGAIN)
 			return;
 		a->txq = m->next;
 		if (!a->txq)
@@ -356,8 +357,9 @@ static void txq_clear(struct agent *a)
 	a->txq_len = 0;
 }
 
-int agent_send(struct agent *a, uint16_t type, const void *payload,
-	       uint32_t len)
+static int send_full(struct agent *a, uint16_t type, uint16_t flags,
+		     uint32_t req_id, uint32_t status, const void *payload,
+		     uint32_t len)
 {
 	struct txq_msg *m;
 	int ret;
@@ -365,9 +367,11 @@ int agent_send(struct agent *a, uint16_t type, const void *payload,
 	if (!a->hello)
 		return -ENOTCONN;
 	if (a->direct_active)
-		return direct_write(a, type, 0, 0, 0, payload, len);
+		return direct_write(a, type, flags, req_id, status, payload,
+				    len);
 	if (!a->txq) {
-		ret = service_send(a->svc, type, 0, 0, 0, payload, len);
+		ret = service_send(a->svc, type, flags, req_id, status, payload,
+				   len);
 		if (ret != -EAGAIN)
 			return ret;
 	}
@@ -383,12 +387,61 @@ int agent_send(struct agent *a, uint16_t type, const void *payload,
 		return -ENOMEM;
 	m->next = NULL;
 	m->type = type;
+	m->flags = flags;
+	m->req_id = req_id;
+	m->status = status;
 	m->len = len;
-	memcpy(m->payload, payload, len);
+	if (len)
+		memcpy(m->payload, payload, len);
 	*a->txq_tail = m;
 	a->txq_tail = &m->next;
 	a->txq_len++;
 	return 0;
+}
+
+int agent_send(struct agent *a, uint16_t type, const void *payload,
+	       uint32_t len)
+{
+	return send_full(a, type, 0, 0, 0, payload, len);
+}
+
+int agent_request(struct agent *a, uint16_t type, const void *payload,
+		  uint32_t len, struct agent_req *r)
+{
+	if (!++a->next_req_id)
+		++a->next_req_id;
+	r->req_id = a->next_req_id;
+	r->type = type;
+	return send_full(a, type, PVA_MSG_F_REQUEST, r->req_id, 0, payload,
+			 len);
+}
+
+void agent_reply(struct agent *a, const struct pva_msg_hdr *hdr,
+		 uint32_t status, const void *payload, uint32_t len)
+{
+	send_full(a, pva_le16(hdr->type), PVA_MSG_F_RESPONSE,
+		  pva_le32(hdr->req_id), status, payload, len);
+}
+
+void agent_req_fail(struct agent *a, struct agent_req *r, const char *why)
+{
+	(void)a;
+	r->req_id = 0;
+	if (!r->client)
+		return;
+	ctl_set_cancel(r->client, NULL, NULL);
+	ctl_reply_error(r->client, "%s", why);
+	r->client = NULL;
+}
+
+/* The guest is gone (device reset, disconnect, a new HELLO): requests
+ * to it are over.
+ */
+static void guest_gone(struct agent *a)
+{
+	guestctl_guest_gone(a);
+	agent_req_fail(a, &a->freeze, "the guest's agent went away");
+	clip_reset(a);
 }
 
 /* ---- the display layout ---- */
@@ -541,7 +594,7 @@ static void rx_hello(struct agent *a, bool direct,
 	}
 	if (!status) {
 		if (a->hello)
-			clip_reset(a);
+			guest_gone(a);
 		a->direct_active = direct;
 		a->hello = true;
 		a->version = h.version < PVA_AGENT_VERSION ? h.version :
@@ -569,6 +622,7 @@ static void rx_hello(struct agent *a, bool direct,
 		return;
 	clip_after_hello(a);
 	send_layout(a);
+	guestctl_after_hello(a);
 }
 
 static void agent_rx_msg(struct agent *a, bool direct,
@@ -580,6 +634,27 @@ static void agent_rx_msg(struct agent *a, bool direct,
 	if (type == PVA_AGENT_HELLO && flags == PVA_MSG_F_REQUEST) {
 		rx_hello(a, direct, hdr, p, len);
 		return;
+	}
+	if (a->hello && direct == a->direct_active &&
+	    (a->features & PVA_AGENT_F_CONTROL) &&
+	    type == PVA_AGENT_TIME_QUERY && flags == PVA_MSG_F_REQUEST) {
+		guestctl_rx(a, hdr, p, len);
+		return;
+	}
+	if (flags == PVA_MSG_F_RESPONSE && a->hello &&
+	    direct == a->direct_active) {
+		struct agent_req *r = NULL;
+		uint32_t id = pva_le32(hdr->req_id);
+
+		if (id && id == a->power.req_id && type == a->power.type)
+			r = &a->power;
+		else if (id && id == a->freeze.req_id &&
+			 type == a->freeze.type)
+			r = &a->freeze;
+		if (r) {
+			guestctl_answer(a, r, pva_le32(hdr->status), p, len);
+			return;
+		}
 	}
 	if (flags & PVA_MSG_F_REQUEST) {
 		/* only HELLO is a request */
@@ -608,6 +683,13 @@ static void agent_rx_msg(struct agent *a, bool direct,
 	case PVA_AGENT_DISPLAY_STATE:
 		if (a->features & PVA_AGENT_F_DISPLAY)
 			rx_state(a, p, len);
+		break;
+	case PVA_AGENT_TIME_STATUS:
+	case PVA_AGENT_GUEST_STATE:
+		if (a->features & PVA_AGENT_F_CONTROL)
+			guestctl_rx(a, hdr, p, len);
+		else
+			agent_bad(a, "guest control message without the feature");
 		break;
 	case PVA_AGENT_CLIP_GRAB:
 	case PVA_AGENT_CLIP_REQUEST:
@@ -659,12 +741,13 @@ static void agent_reset(struct service *svc)
 	if (a->hello)
 		log_info("agent: the guest's agent service is gone (device reset)");
 	a->hello = false;
-	clip_reset(a);
+	guest_gone(a);
 }
 
 static void agent_tick(struct service *svc)
 {
 	clip_tick(svc->priv);
+	guestctl_tick(svc->priv);
 }
 
 static int agent_init(struct service *svc)
@@ -742,6 +825,7 @@ static void agent_status(struct service *svc, struct json_object *obj)
 	json_object_object_add(o, "direct_connected",
 			       json_object_new_boolean(a->direct.fd >= 0));
 	clip_status(a, o);
+	guestctl_status(a, o);
 	json_object_object_add(obj, "agent", o);
 }
 
@@ -753,6 +837,7 @@ static int cmd_guest(struct service *svc, struct ctl_client *client,
 	return 0;
 }
 
+/* the clipboard's and guest control's commands, in their own files */
 static int cmd_clip(struct service *svc, struct ctl_client *client,
 		    struct json_object *req);
 
@@ -762,6 +847,10 @@ static const struct ctl_command agent_commands[] = {
 	{ "clipboard-get", cmd_clip },
 	{ "clipboard-watch", cmd_clip },
 	{ "clipboard-status", cmd_clip },
+	{ "time-sync", cmd_clip },
+	{ "time-status", cmd_clip },
+	{ "power", cmd_clip },
+	{ "fsfreeze", cmd_clip },
 	{ NULL, NULL },
 };
 
@@ -774,6 +863,9 @@ static int cmd_clip(struct service *svc, struct ctl_client *client,
 	json_object_object_get_ex(req, "cmd", &c);
 	name = json_object_get_string(c);
 	for (const struct ctl_command *cc = clip_commands; cc->name; cc++)
+		if (!strcmp(cc->name, name))
+			return cc->handler(svc, client, req);
+	for (const struct ctl_command *cc = guestctl_commands; cc->name; cc++)
 		if (!strcmp(cc->name, name))
 			return cc->handler(svc, client, req);
 	ctl_reply_error(client, "unknown command '%s'", name);

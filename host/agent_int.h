@@ -95,9 +95,22 @@ struct direct {
 /* A message waiting for room in the ring. */
 struct txq_msg {
 	struct txq_msg *next;
-	uint16_t type;
+	uint16_t type, flags;
+	uint32_t req_id, status;
 	uint32_t len;
 	uint8_t payload[];
+};
+
+/* A request the host sent the guest (POWER, FSFREEZE) and whoever waits
+ * for its outcome.
+ */
+struct agent_req {
+	uint32_t req_id;	/* the answer's, while it is due; else 0 */
+	uint16_t type;
+	struct ctl_client *client;
+	uint32_t op;
+	bool accepted;
+	int64_t started_ms, deadline_ms;
 };
 
 struct agent {
@@ -128,6 +141,15 @@ struct agent {
 	uint32_t next_transfer;
 	struct clip_watch *watches;
 	struct clip_stats cstats;
+	/* guest control (guestctl.c) */
+	struct pva_agent_time_status time_status;
+	bool time_valid;
+	int64_t time_at_ms, time_sent_ms, time_waiter_ms;
+	struct ctl_client *time_waiter;
+	int64_t boot_gap;	/* BOOTTIME - MONOTONIC at the last tick */
+	uint32_t guest_state;	/* PVA_GUEST_STATE_* */
+	struct agent_req power, freeze;
+	uint32_t next_req_id;
 	/* transport */
 	struct txq_msg *txq, **txq_tail;
 	unsigned int txq_len;
@@ -143,6 +165,14 @@ struct agent {
  */
 int agent_send(struct agent *a, uint16_t type, const void *payload,
 	       uint32_t len);
+/* Send request @type; its answer goes to guestctl_answer() with @r. */
+int agent_request(struct agent *a, uint16_t type, const void *payload,
+		  uint32_t len, struct agent_req *r);
+/* Answer the guest's request @hdr. */
+void agent_reply(struct agent *a, const struct pva_msg_hdr *hdr,
+		 uint32_t status, const void *payload, uint32_t len);
+/* The request failed: an error to whoever waits, and it is over. */
+void agent_req_fail(struct agent *a, struct agent_req *r, const char *why);
 /* Would a @len-byte message go out now (nothing queued before it)? */
 bool agent_can_send(struct agent *a, uint32_t len);
 /* The largest payload on the current transport. */
@@ -165,5 +195,16 @@ void clip_pump(struct agent *a);
 void clip_tick(struct agent *a);
 void clip_status(struct agent *a, struct json_object *obj);
 extern const struct ctl_command clip_commands[];
+
+/* guestctl.c */
+void guestctl_rx(struct agent *a, const struct pva_msg_hdr *hdr,
+		 const uint8_t *p, uint32_t len);
+void guestctl_answer(struct agent *a, struct agent_req *r, uint32_t status,
+		     const uint8_t *p, uint32_t len);
+void guestctl_after_hello(struct agent *a);
+void guestctl_guest_gone(struct agent *a);
+void guestctl_tick(struct agent *a);
+void guestctl_status(struct agent *a, struct json_object *obj);
+extern const struct ctl_command guestctl_commands[];
 
 #endif

@@ -67,6 +67,10 @@ static void usage(FILE *f)
 "                           socket path or tcp:HOST:PORT, for a guest agent\n"
 "                           without the pva device (tests, Windows under\n"
 "                           wine); one connection at a time\n"
+"      --time-sync-interval SECONDS\n"
+"                           how often the guest's clock is checked against\n"
+"                           the host's (default 60; 0: only when asked and\n"
+"                           when the host resumes from sleep)\n"
 "  -v, --verbose            log debug messages\n"
 "  -q, --quiet              log only warnings and errors\n"
 "  -h, --help               show this help\n"
@@ -146,7 +150,7 @@ enum {
 	OPT_MINOR, OPT_FEATURES, OPT_WORKER_FD, OPT_TEST_SERVICE,
 	OPT_NO_BALLOON, OPT_GUEST_RAM, OPT_RAM_LAYOUT, OPT_SHARE, OPT_NO_SF,
 	OPT_NO_DISPLAY, OPT_DISPLAY_SIZE, OPT_VNC, OPT_NO_AGENT, OPT_CLIP_MAX,
-	OPT_AGENT_SOCKET,
+	OPT_AGENT_SOCKET, OPT_TIME_SYNC,
 };
 
 /* --share NAME=PATH[,ro]: the directory must exist; kept absolute. */
@@ -241,6 +245,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 		{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
 		{ "clipboard-max", required_argument, NULL, OPT_CLIP_MAX },
 		{ "agent-socket", required_argument, NULL, OPT_AGENT_SOCKET },
+		{ "time-sync-interval", required_argument, NULL, OPT_TIME_SYNC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -270,6 +275,7 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 	cfg->display_height = 768;
 	cfg->agent = true;
 	cfg->clip_max = 64ull << 20;
+	cfg->time_sync_interval = 60;
 	cfg->ram_layout = "q35";
 	cfg->log_level = LOG_INFO;
 	cfg->major_min = cfg->major_max = PVA_VERSION_MAJOR;
@@ -347,6 +353,11 @@ int config_parse(struct host_config *cfg, int argc, char **argv)
 			break;
 		case OPT_AGENT_SOCKET:
 			cfg->agent_socket = optarg;
+			break;
+		case OPT_TIME_SYNC:
+			if (parse_uint("--time-sync-interval", optarg, 86400,
+				       &cfg->time_sync_interval) < 0)
+				return -1;
 			break;
 		case OPT_DISPLAY_SIZE:
 			if (parse_display_size(optarg, &cfg->display_width,

@@ -30,6 +30,7 @@ struct host_config {
 	bool agent;		/* offer the desktop agent's channel */
 	uint64_t clip_max;	/* clipboard contents, bytes */
 	const char *agent_socket;	/* --agent-socket, or NULL */
+	unsigned int time_sync_interval;	/* seconds; 0: none */
 	char *sf_state;		/* runtime shares, for a restarted worker */
 	char *guest_ram;	/* file backing the guest's RAM, or NULL */
 	const char *ram_layout;	/* q35, virt or flat */

@@ -61,7 +61,6 @@ struct device {
 	uint8_t rx_buf[PVA_MSG_MAX];
 };
 
-static void device_flush(struct device *dev);
 static void device_scan_vector(struct device *dev, unsigned int vector);
 
 static void tick_event(struct loop *loop, int fd, uint32_t events,
@@ -348,7 +347,7 @@ void device_notify(struct device *dev, uint16_t vector)
 	dev->pending_notify |= 1ull << vector;
 }
 
-static void device_flush(struct device *dev)
+void device_flush(struct device *dev)
 {
 	static const uint64_t one = 1;
 

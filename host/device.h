@@ -61,6 +61,11 @@ void device_tick(struct device *dev);
 bool device_negotiated(const struct device *dev);
 /* Interrupt the guest on @vector when the current event is done. */
 void device_notify(struct device *dev, uint16_t vector);
+/* Send the interrupts device_notify() collected. The worker's loop calls
+ * it before it waits, so messages that a control command, a timer or the
+ * VNC view sent are signalled at once, not at the next doorbell.
+ */
+void device_flush(struct device *dev);
 struct service *device_find_service(struct device *dev, const char *name);
 struct loop *device_loop(struct device *dev);
 struct service *device_service(struct device *dev, unsigned int i);

@@ -71,14 +71,29 @@ static void usage(FILE *f)
 "                           with its types; until interrupted\n"
 "  clipboard status         owners, types, transfer counters\n"
 "  guest                    what the guest's agent reports: OS, kernel,\n"
-"                           architecture, host name, versions, the active\n"
-"                           desktop session and its display\n"
+"                           architecture, host name, network interfaces,\n"
+"                           users and sessions, uptime, pva versions and\n"
+"                           features, the active session and its display\n"
+"  time sync                the guest checks its clock against the host's\n"
+"                           now: steps it when far off, slews it when close\n"
+"  time status              the guest's offset at its last check, and what\n"
+"                           it did\n"
+"  shutdown [--timeout S]   a clean shutdown of the guest (its init); waits\n"
+"                           until it is gone (default 120 s)\n"
+"  reboot [--timeout S]     a clean reboot of the guest, the same way\n"
+"  fsfreeze freeze [--timeout S]\n"
+"                           freeze the guest's writable filesystems (after\n"
+"                           its freeze hooks) for a consistent snapshot; the\n"
+"                           guest thaws them by itself after S s (default 60)\n"
+"  fsfreeze thaw | status   thaw them / say whether they are frozen\n"
 "  debug corrupt WHAT       test switch: write malformed shared memory;\n"
 "                           WHAT: magic, major, table, ring-index, msg-len,\n"
 "                           restore, or 'random SEED' (one random write)\n"
 "  debug send SERVICE TYPE HEX\n"
 "                           test switch: send the guest an event of TYPE\n"
 "                           with the payload HEX ('-' for none) on SERVICE\n"
+"  debug resume             test switch: tell the guest the host resumed from\n"
+"                           sleep (it syncs its clock at once)\n"
 "  debug proto MIN MAX MINOR FEATURES\n"
 "                           test switch: offer majors MIN-MAX, MINOR and\n"
 "                           FEATURES (a mask), then reset the device\n"
@@ -592,6 +607,14 @@ static void print_shares(struct json_object *a)
 
 static struct json_object *build_debug(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "resume")) {
+		/* as if the host had slept: the guest syncs its clock now */
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "cmd", json_object_new_string("time-sync"));
+		json_object_object_add(r, "reason", json_object_new_string("resume"));
+		return r;
+	}
 	static const char *const keys[] = {
 		"major_min", "major_max", "minor", "features",
 	};
@@ -733,6 +756,9 @@ int main(int argc, char **argv)
 		req = build_display(argc, argv);
 	} else if (!strcmp(cmd, "clipboard")) {
 		return run_clipboard(ctl, argc, argv, opt_json);
+	} else if (!strcmp(cmd, "time") || !strcmp(cmd, "shutdown") ||
+		   !strcmp(cmd, "reboot") || !strcmp(cmd, "fsfreeze")) {
+		req = build_control(cmd, argc, argv);
 	} else if (!strcmp(cmd, "guest")) {
 		if (argc != 1) {
 			fprintf(stderr, "pva-hostctl: guest takes no arguments\n");
@@ -782,6 +808,9 @@ int main(int argc, char **argv)
 		print_display(argv[1], ans);
 	else if (ok && !strcmp(cmd, "guest"))
 		print_guest(ans);
+	else if (ok && (!strcmp(cmd, "time") || !strcmp(cmd, "shutdown") ||
+			!strcmp(cmd, "reboot") || !strcmp(cmd, "fsfreeze")))
+		print_control(cmd, argc > 1 ? argv[1] : "", ans);
 	if (!ok)
 		fprintf(stderr, "pva-hostctl: %s\n", jstr(ans, "error"));
 	json_object_put(ans);

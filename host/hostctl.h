@@ -39,4 +39,8 @@ void print_display(const char *subcmd, struct json_object *ans);
 int run_clipboard(const char *ctl, int argc, char **argv, bool json);
 void print_guest(struct json_object *ans);
 
+/* time, shutdown, reboot, fsfreeze: the request, or NULL after usage. */
+struct json_object *build_control(const char *cmd, int argc, char **argv);
+void print_control(const char *cmd, const char *sub, struct json_object *ans);
+
 #endif

@@ -120,6 +120,16 @@ static int add_sf(struct worker *w, bool restarted)
 	return 0;
 }
 
+/* Before the loop waits: the interrupts that messages sent outside a
+ * doorbell (control commands, timers, the VNC view) asked for.
+ */
+static int flush_interrupts(struct loop *loop, void *data)
+{
+	(void)loop;
+	device_flush(data);
+	return -1;
+}
+
 int worker_main(struct host_config *cfg)
 {
 	struct worker w = { .cfg = cfg, .keeper_fd = cfg->worker_fd };
@@ -180,6 +190,7 @@ int worker_main(struct host_config *cfg)
 	    !loop_add_fd(w.loop, w.keeper_fd, EPOLLIN, keeper_event, &w) ||
 	    !loop_add_fd(w.loop, sfd, EPOLLIN, signal_event, &w))
 		goto out;
+	loop_set_prepare(w.loop, flush_interrupts, w.dev);
 	ret = loop_run(w.loop);
 	if (w.restart) {
 		/* The keeper replaces us once we are gone. */

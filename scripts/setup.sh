@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=10	# bump when this script's result changes
+STAMP_VERSION=11	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -82,6 +82,9 @@ unpack_kernel() {
 	[ "$arch" = amd64 ] && img=linux-image-$kver-amd64-unsigned
 	fetch "$img:$arch"
 	dpkg -x "$dl/${img}_"*"_$arch.deb" "$root"
+	# the package's postinst would run depmod: test guests that mount
+	# these modules load them with modprobe and udev
+	depmod -b "$root" "$kver-$arch"
 	if [ "$arch" = arm64 ]; then
 		fetch "linux-headers-$kver-arm64:arm64" "linux-headers-$kver-common"
 		dpkg -x "$dl/linux-headers-$kver-arm64_"*"_arm64.deb" "$root"
@@ -101,6 +104,10 @@ unpack_kernel amd64 "$k61"
 unpack_kernel arm64 "$k61"
 unpack_kernel amd64 "$k612"
 unpack_kernel arm64 "$k612"
+for t in "$k61-amd64" "$k61-arm64" "$k612-amd64" "$k612-arm64"; do
+	[ -f "$PVA_CACHE/kernel-$t/lib/modules/$t/modules.dep" ] ||
+		depmod -b "$PVA_CACHE/kernel-$t" "$t"
+done
 
 # busybox for the arm64 guests (the amd64 one is installed)
 if [ ! -x "$PVA_CACHE/busybox-arm64" ]; then

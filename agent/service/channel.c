@@ -194,15 +194,15 @@ static void dispatch(struct channel *ch, const uint8_t *msg, size_t n)
 		if (pva_le16(h.type) == PVA_AGENT_HELLO &&
 		    pva_le32(h.req_id) == HELLO_ID)
 			rx_hello_answer(ch, &h, msg + HDR_SIZE, len);
-		else
-			log_warn("the host answered an unknown request");
+		else if (ch->up)
+			control_answer(ch->svc, &h, msg + HDR_SIZE, len);
 		return;
 	}
 	if (flags & PVA_MSG_F_REQUEST) {
-		/* the host asks nothing of us yet */
-		pktq_add(&ch->out, pva_le16(h.type), PVA_MSG_F_RESPONSE,
-			 pva_le32(h.req_id), PVA_S_ENOTSUP, NULL, 0);
-		flush(ch);
+		if (ch->up)
+			control_request(ch->svc, &h, msg + HDR_SIZE, len);
+		else
+			channel_reply(ch, &h, PVA_S_EAGAIN, NULL, 0);
 		return;
 	}
 	if (!ch->up) {
@@ -488,6 +488,27 @@ void channel_close(struct channel *ch)
 	pktq_clear(&ch->out);
 	free(ch->rx);
 	free(ch);
+}
+
+bool channel_request(struct channel *ch, uint16_t type, uint32_t req_id,
+		     const void *payload, uint32_t len)
+{
+	if (!ch || !ch->up)
+		return false;
+	if (!pktq_add(&ch->out, type, PVA_MSG_F_REQUEST, req_id, 0, payload,
+		      len))
+		return false;
+	return flush(ch) == 0;
+}
+
+void channel_reply(struct channel *ch, const struct pva_msg_hdr *req,
+		   uint32_t status, const void *payload, uint32_t len)
+{
+	if (!ch || ch->fd < 0)
+		return;
+	pktq_add(&ch->out, pva_le16(req->type), PVA_MSG_F_RESPONSE,
+		 pva_le32(req->req_id), status, payload, len);
+	flush(ch);
 }
 
 bool channel_up(const struct channel *ch)

@@ -31,13 +31,20 @@ static const char usage_text[] =
 "      --no-logind          do not ask logind: every agent is accepted, the\n"
 "                           last one registered is active\n"
 "      --max-size SIZE      largest clipboard content (default 64M)\n"
+"      --time-threshold MS  step the clock when the host's time is further\n"
+"                           off than MS (default 1000), slew it when closer\n"
+"      --time-yield-ntp     leave the clock alone while an NTP client\n"
+"                           (chronyd, systemd-timesyncd, ntpd) runs\n"
+"      --no-time-sync       never correct the clock (only report its offset)\n"
+"      --hook-dir DIR       fsfreeze hooks (default /etc/pva/fsfreeze-hook.d)\n"
 "  -v, --verbose            log debug messages\n"
 "  -h, --help               this text\n"
 "      --version            the version\n"
 "\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT, 1 error, 2 bad usage.\n";
 
-enum { OPT_HOST_SOCKET = 256, OPT_NO_LOGIND, OPT_MAX, OPT_VERSION };
+enum { OPT_HOST_SOCKET = 256, OPT_NO_LOGIND, OPT_MAX, OPT_VERSION,
+       OPT_TIME_THRESHOLD, OPT_TIME_YIELD, OPT_NO_TIME, OPT_HOOKS };
 
 static void on_signal(struct loop *loop, int fd, uint32_t events, void *data)
 {
@@ -67,6 +74,10 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "no-logind", no_argument, NULL, OPT_NO_LOGIND },
 		{ "max-size", required_argument, NULL, OPT_MAX },
+		{ "time-threshold", required_argument, NULL, OPT_TIME_THRESHOLD },
+		{ "time-yield-ntp", no_argument, NULL, OPT_TIME_YIELD },
+		{ "no-time-sync", no_argument, NULL, OPT_NO_TIME },
+		{ "hook-dir", required_argument, NULL, OPT_HOOKS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -81,6 +92,9 @@ int main(int argc, char **argv)
 	s.opt.agent_socket = DEFAULT_AGENT_SOCKET;
 	s.opt.logind = true;
 	s.opt.clip_max = PVA_CLIP_DEFAULT_MAX;
+	s.opt.time_threshold_ms = 1000;
+	s.opt.time_sync = true;
+	s.opt.hook_dir = "/etc/pva/fsfreeze-hook.d";
 	while ((c = getopt_long(argc, argv, "D:s:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
@@ -102,6 +116,27 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case OPT_TIME_THRESHOLD: {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (*end || !*optarg || v < 1 || v > 86400000) {
+				fprintf(stderr, "pva-service: --time-threshold: '%s' is not 1-86400000 ms\n",
+					optarg);
+				return 2;
+			}
+			s.opt.time_threshold_ms = v;
+			break;
+		}
+		case OPT_TIME_YIELD:
+			s.opt.time_yield_ntp = true;
+			break;
+		case OPT_NO_TIME:
+			s.opt.time_sync = false;
+			break;
+		case OPT_HOOKS:
+			s.opt.hook_dir = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -139,10 +174,13 @@ int main(int argc, char **argv)
 		if (!s.sessions)
 			log_warn("no logind: every agent is accepted, the last one to register is active");
 	}
+	if (!control_open(&s))
+		goto out;
 	if (agents_listen(&s, s.opt.agent_socket) < 0)
 		goto out;
 	if (!channel_open(&s, &s.opt))
 		goto out;
+	info_watch(&s);
 	sd_notify(0, "READY=1\nSTATUS=waiting for the host and desktop sessions");
 	log_info("pva-service %s: agents on %s", PVA_SERVICE_VERSION,
 		 s.opt.agent_socket);
@@ -150,6 +188,8 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 out:
 	agents_close_all(&s);
+	info_unwatch();
+	control_close(s.control);
 	channel_close(s.ch);
 	s.ch = NULL;
 	sessions_close(s.sessions);

@@ -291,6 +291,9 @@ void router_from_host(struct svc *s, uint16_t type, const uint8_t *p,
 	case PVA_AGENT_DISPLAY_LAYOUT:
 		host_layout(s, p, len);
 		break;
+	case PVA_AGENT_TIME_SYNC:
+		control_event(s, type, p, len);
+		break;
 	default:
 		if (log_ratelimit_ok(&s->rl))
 			log_warn("the host sent an unknown message type %u",
@@ -573,6 +576,7 @@ void router_update_active(struct svc *s)
 void router_host_up(struct svc *s)
 {
 	info_send(s);
+	control_host_up(s);
 	/* the host forgot us: what the active session has is news again */
 	if (s->active) {
 		for (unsigned int sel = 0; sel < PVA_CLIP_NR_SELECTIONS; sel++)

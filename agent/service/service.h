@@ -28,6 +28,10 @@ struct svc;
 
 struct svc_options {
 	const char *device;	/* /dev/pva */
+	uint64_t time_threshold_ms;	/* step above, slew below */
+	bool time_yield_ntp;	/* leave the clock to a running NTP client */
+	bool time_sync;		/* act on the host's TIME_SYNC at all */
+	const char *hook_dir;	/* fsfreeze hooks */
 	const char *host_socket;	/* instead of the device: pva-host's
 					 * --agent-socket (tests)
 					 */
@@ -85,6 +89,14 @@ bool sessions_user_graphical(struct sessions *s, uid_t uid, char *id,
 			     size_t len);
 /* How many sessions logind has. */
 unsigned int sessions_count(struct sessions *s);
+/* The session list, for the host: "id:user:type:seat:state,...". */
+void sessions_describe(struct sessions *s, char *out, size_t len,
+		       char *users, size_t ulen);
+/* Power off or reboot through logind; 0 or -errno. */
+int sessions_power(struct sessions *s, bool reboot);
+/* @fn(data, reboot) when logind announces a shutdown. */
+void sessions_on_shutdown(struct sessions *s, void (*fn)(void *, bool),
+			  void *data);
 
 /* ---- agents.c: the local socket ---- */
 
@@ -129,6 +141,12 @@ void channel_close(struct channel *ch);
  */
 bool channel_send(struct channel *ch, uint16_t type, const void *payload,
 		  uint32_t len);
+/* A request to the host; its answer goes to control_answer(). */
+bool channel_request(struct channel *ch, uint16_t type, uint32_t req_id,
+		     const void *payload, uint32_t len);
+/* Answer the host's request @req. */
+void channel_reply(struct channel *ch, const struct pva_msg_hdr *req,
+		   uint32_t status, const void *payload, uint32_t len);
 bool channel_up(const struct channel *ch);	/* HELLO answered */
 uint64_t channel_features(const struct channel *ch);
 uint64_t channel_host_clip_max(const struct channel *ch);
@@ -153,10 +171,33 @@ void router_update_active(struct svc *s);
 /* Monotonic milliseconds, to tell which of two grabs came last. */
 uint64_t now_ms(void);
 
+/* ---- control.c: the clock, power, filesystem freeze ---- */
+
+struct control;
+
+struct control *control_open(struct svc *s);
+void control_close(struct control *c);
+/* The host's requests (POWER, FSFREEZE) and answers (TIME_QUERY). */
+void control_request(struct svc *s, const struct pva_msg_hdr *h,
+		     const uint8_t *p, uint32_t len);
+void control_answer(struct svc *s, const struct pva_msg_hdr *h,
+		    const uint8_t *p, uint32_t len);
+/* Host events for guest control (TIME_SYNC). */
+void control_event(struct svc *s, uint16_t type, const uint8_t *p,
+		   uint32_t len);
+/* The system is going down (logind said so). */
+void control_going_down(struct svc *s, bool reboot);
+void control_host_up(struct svc *s);
+/* Filesystems frozen now: write nothing to disk. */
+bool control_frozen(const struct svc *s);
+
 /* ---- info.c ---- */
 
 /* Send INFO to the host (after HELLO and whenever it may have changed). */
 void info_send(struct svc *s);
+/* Watch what has no event of its own (addresses, modules). */
+void info_watch(struct svc *s);
+void info_unwatch(void);
 
 /* ---- main.c: the daemon's state ---- */
 
@@ -175,6 +216,7 @@ struct svc {
 	struct loop *loop;
 	struct channel *ch;
 	struct sessions *sessions;
+	struct control *control;
 	int listen_fd;
 	struct loop_source *listen_src;
 	struct agent_conn *agents;

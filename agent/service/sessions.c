@@ -30,6 +30,8 @@ struct sessions {
 	struct loop_source *src;
 	void (*changed)(void *);
 	void *data;
+	void (*shutdown)(void *, bool);
+	void *shutdown_data;
 	bool dirty;		/* refresh before the loop sleeps */
 	struct session_info list[MAX_SESSIONS];
 	unsigned int n;
@@ -42,6 +44,18 @@ static int on_signal(sd_bus_message *m, void *data, sd_bus_error *err)
 	(void)m;
 	(void)err;
 	s->dirty = true;
+	return 0;
+}
+
+static int on_prepare_shutdown(sd_bus_message *m, void *data,
+			       sd_bus_error *err)
+{
+	struct sessions *s = data;
+	int going = 0;
+
+	(void)err;
+	if (sd_bus_message_read(m, "b", &going) > 0 && going && s->shutdown)
+		s->shutdown(s->shutdown_data, false);
 	return 0;
 }
 
@@ -191,6 +205,10 @@ struct sessions *sessions_open(struct loop *loop, void (*changed)(void *),
 				     "member='PropertiesChanged',"
 				     "path_namespace='" LOGIN1_PATH "'",
 				     on_signal, s);
+	if (r >= 0)
+		r = sd_bus_match_signal(s->bus, NULL, LOGIN1, LOGIN1_PATH,
+					MANAGER_IFACE, "PrepareForShutdown",
+					on_prepare_shutdown, s);
 	if (r < 0 || refresh(s) < 0) {
 		log_info("logind: not available (%s)", strerror(r < 0 ? -r : EIO));
 		sd_bus_flush_close_unref(s->bus);
@@ -275,6 +293,59 @@ bool sessions_user_graphical(struct sessions *s, uid_t uid, char *id,
 	if (best)
 		snprintf(id, len, "%s", best->id);
 	return best != NULL;
+}
+
+void sessions_describe(struct sessions *s, char *out, size_t len,
+		       char *users, size_t ulen)
+{
+	size_t o = 0, u = 0;
+
+	out[0] = users[0] = 0;
+	for (unsigned int i = 0; s && i < s->n; i++) {
+		const struct session_info *si = &s->list[i];
+		bool seen = false;
+
+		o += (size_t)snprintf(out + o, o < len ? len - o : 0,
+				      "%s%s:%s:%s:%s:%s", i ? "," : "", si->id,
+				      si->user, si->type,
+				      si->seat[0] ? si->seat : "-",
+				      si->active ? "active" : "online");
+		for (unsigned int j = 0; j < i; j++)
+			seen |= s->list[j].uid == si->uid;
+		if (!seen)
+			u += (size_t)snprintf(users + u, u < ulen ? ulen - u : 0,
+					      "%s%s", u ? "," : "", si->user);
+	}
+	if (o >= len)
+		out[len - 1] = 0;
+	if (u >= ulen)
+		users[ulen - 1] = 0;
+}
+
+int sessions_power(struct sessions *s, bool reboot)
+{
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r;
+
+	if (!s)
+		return -ENOTCONN;
+	r = sd_bus_call_method(s->bus, LOGIN1, LOGIN1_PATH, MANAGER_IFACE,
+			       reboot ? "Reboot" : "PowerOff", &err, NULL, "b",
+			       0);
+	if (r < 0)
+		log_warn("logind: %s: %s", reboot ? "Reboot" : "PowerOff",
+			 err.message ? err.message : strerror(-r));
+	sd_bus_error_free(&err);
+	return r < 0 ? r : 0;
+}
+
+void sessions_on_shutdown(struct sessions *s, void (*fn)(void *, bool),
+			  void *data)
+{
+	if (!s)
+		return;
+	s->shutdown = fn;
+	s->shutdown_data = data;
 }
 
 unsigned int sessions_count(struct sessions *s)

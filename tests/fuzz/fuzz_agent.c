@@ -72,6 +72,9 @@ static void drain(void)
 			if (type == PVA_AGENT_HELLO && !pva_le32(h.status) &&
 			    agent_hello_parse(rx, len, &u.hl, &why))
 				fail("HELLO answer does not parse");
+			if (type == PVA_AGENT_TIME_QUERY && !pva_le32(h.status) &&
+			    len != sizeof(struct pva_agent_time))
+				fail("TIME_QUERY answer of the wrong size");
 			continue;
 		}
 		switch (type) {
@@ -94,6 +97,10 @@ static void drain(void)
 		case PVA_AGENT_DISPLAY_LAYOUT:
 			if (display_config_parse(rx, len, &u.c, &why))
 				fail("the host sent a LAYOUT that does not parse");
+			break;
+		case PVA_AGENT_TIME_SYNC:
+			if (len != sizeof(struct pva_agent_time_sync))
+				fail("the host sent a TIME_SYNC of the wrong size");
 			break;
 		default:
 			fail("the host sent an unknown message type");
@@ -248,11 +255,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t len;
 
 		if (op < 200) {
-			type = (uint16_t)(1 + op % 10);
+			uint16_t flags;
+
+			type = (uint16_t)(1 + op % 14);
 			len = build(&in, type);
-			fg_send(&g, AGT, type, type == PVA_AGENT_HELLO ?
-				PVA_MSG_F_REQUEST : (op & 0x80 ? PVA_MSG_F_REQUEST : 0),
-				op + 1, msg, len);
+			flags = type == PVA_AGENT_HELLO ||
+				type == PVA_AGENT_TIME_QUERY ? PVA_MSG_F_REQUEST :
+				op & 0x80 ? PVA_MSG_F_REQUEST : 0;
+			if ((type == PVA_AGENT_POWER || type == PVA_AGENT_FSFREEZE) &&
+			    op & 0x40)
+				flags = PVA_MSG_F_RESPONSE;	/* unasked answers */
+			fg_send(&g, AGT, type, flags, op % 4, msg, len);
 		} else if (op < 230) {
 			host_set(&in);
 		} else if (op < 240) {

@@ -28,6 +28,8 @@
 
 #define AGT	3		/* the service's index */
 #define TEXT	"text/plain;charset=utf-8"
+/* what most tests negotiate: guest control sends a TIME_SYNC after HELLO */
+#define FEATS	(PVA_AGENT_F_KNOWN & ~PVA_AGENT_F_CONTROL)
 
 struct t {
 	struct fake_guest g;
@@ -320,6 +322,14 @@ static void test_hello(void **state)
 	assert_int_equal(pva_le32(a.version), PVA_AGENT_VERSION);
 	assert_int_equal(pva_le64(a.features), PVA_AGENT_F_KNOWN);
 	assert_int_equal(pva_le64(a.clip_max), 1 << 20);
+	{
+		/* with guest control, the host checks the guest's clock */
+		struct pva_msg_hdr h;
+
+		assert_int_equal(next_msg(t, &h),
+				 sizeof(struct pva_agent_time_sync));
+		assert_int_equal(pva_le16(h.type), PVA_AGENT_TIME_SYNC);
+	}
 	/* a HELLO of the wrong size is answered EINVAL */
 	assert_int_equal(fg_send(&t->g, AGT, PVA_AGENT_HELLO, PVA_MSG_F_REQUEST,
 				 77, "x", 1), 0);
@@ -348,7 +358,7 @@ static void test_info(void **state)
 		"bad.utf=\xc3\x28\0";
 	struct json_object *ans, *i, *v;
 
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	send_event(t, PVA_AGENT_INFO, info, sizeof(info) - 1);
 	ans = fc_callf(&t->fc, "{\"cmd\":\"guest\"}");
 	assert_true(fc_ok(ans));
@@ -379,7 +389,7 @@ static void test_host_to_guest(void **state)
 
 	for (size_t i = 0; i < sizeof(content); i++)
 		content[i] = (uint8_t)(i * 7 + (i >> 9));
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	host_set(t, content, sizeof(content), "application/x-test");
 	serial = expect_grab(t, "application/x-test", 0);
 	assert_int_equal(serial, 1);
@@ -425,7 +435,7 @@ static void test_guest_limits(void **state)
 	uint32_t serial;
 	size_t len;
 
-	hello(t, PVA_AGENT_F_KNOWN, 4096);	/* the guest takes 4 KiB */
+	hello(t, FEATS, 4096);	/* the guest takes 4 KiB */
 	host_set(t, content, sizeof(content), NULL);
 	serial = expect_grab(t, TEXT, 0);
 	guest_request(t, serial, 1, TEXT);
@@ -441,7 +451,7 @@ static void test_guest_limits(void **state)
 		const char *why;
 		int n, busy = 0, last = 0;
 
-		hello(t, PVA_AGENT_F_KNOWN, 0);
+		hello(t, FEATS, 0);
 		/* a new HELLO: the host offers its clipboard again */
 		assert_int_equal(expect_grab(t, TEXT, 0), 1);
 		host_set(t, big, sizeof(big), NULL);
@@ -477,7 +487,7 @@ static void test_guest_to_host(void **state)
 
 	for (size_t i = 0; i < sizeof(content); i++)
 		content[i] = (uint8_t)(i ^ (i >> 8));
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	guest_grab(t, 1, 0, TEXT);
 	assert_string_equal(owner(t), "guest");
 	fd = memfd_create("get", MFD_CLOEXEC);
@@ -564,7 +574,7 @@ static void test_crossed(void **state)
 	struct t *t = *state;
 	struct json_object *ans, *c, *v;
 
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	host_set(t, "host", 4, NULL);
 	assert_int_equal(expect_grab(t, TEXT, 0), 1);
 	/* the guest grabbed without having seen the host's serial 1 */
@@ -587,7 +597,7 @@ static void test_reset(void **state)
 	struct pva_msg_hdr h;
 	int s, fd;
 
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	guest_grab(t, 1, 0, TEXT);
 	fd = memfd_create("get", MFD_CLOEXEC);
 	s = ctl_start(t, "{\"cmd\":\"clipboard-get\"}", fd);
@@ -603,7 +613,7 @@ static void test_reset(void **state)
 	/* the host's own clipboard survives and is offered after HELLO */
 	host_set(t, "kept", 4, NULL);
 	expect_none(t);		/* no guest agent: nothing sent */
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	assert_int_equal(expect_grab(t, TEXT, 0), 1);
 }
 
@@ -615,7 +625,7 @@ static void test_watch(void **state)
 	ssize_t n;
 	int s;
 
-	hello(t, PVA_AGENT_F_KNOWN, 0);
+	hello(t, FEATS, 0);
 	s = ctl_start(t, "{\"cmd\":\"clipboard-watch\"}", -1);
 	guest_grab(t, 1, 0, "image/png");
 	/* process it, then see what the watcher got */
@@ -638,6 +648,117 @@ static void test_watch(void **state)
 	assert_string_equal(owner(t), "guest");
 }
 
+static void test_control(void **state)
+{
+	struct t *t = *state;
+	struct pva_agent_time_status ts = { 0 };
+	struct pva_agent_time tm;
+	struct pva_msg_hdr h;
+	struct json_object *ans, *v;
+	struct timespec now;
+	int s, n;
+
+	hello(t, PVA_AGENT_F_KNOWN, 0);
+	assert_true(next_msg(t, &h) > 0);
+	assert_int_equal(pva_le16(h.type), PVA_AGENT_TIME_SYNC);
+	/* TIME_QUERY: the host's realtime */
+	assert_int_equal(fg_send(&t->g, AGT, PVA_AGENT_TIME_QUERY,
+				 PVA_MSG_F_REQUEST, 9, NULL, 0), 0);
+	assert_int_equal(next_msg(t, &h), sizeof(tm));
+	assert_int_equal(pva_le16(h.flags), PVA_MSG_F_RESPONSE);
+	memcpy(&tm, buf, sizeof(tm));
+	clock_gettime(CLOCK_REALTIME, &now);
+	assert_true(llabs((int64_t)pva_le64(tm.realtime_ns) -
+			  ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec)) <
+		    2000000000ll);
+	/* time sync: waits for the guest's TIME_STATUS */
+	s = ctl_start(t, "{\"cmd\":\"time-sync\"}", -1);
+	assert_true(next_msg(t, &h) > 0);
+	assert_int_equal(pva_le16(h.type), PVA_AGENT_TIME_SYNC);
+	ts.action = pva_cpu32(PVA_TIME_STEPPED);
+	ts.offset_ns = pva_cpu64((uint64_t)-3600000000000ll);
+	send_event(t, PVA_AGENT_TIME_STATUS, &ts, sizeof(ts));
+	ans = ctl_finish(t, s);
+	assert_true(fc_ok(ans));
+	json_object_object_get_ex(ans, "offset_ns", &v);
+	assert_int_equal(json_object_get_int64(v), -3600000000000ll);
+	json_object_object_get_ex(ans, "action", &v);
+	assert_string_equal(json_object_get_string(v), "stepped");
+	json_object_put(ans);
+	/* a malformed TIME_STATUS is dropped */
+	send_event(t, PVA_AGENT_TIME_STATUS, &ts, 8);
+	/* fsfreeze: the guest's answer, and its error */
+	s = ctl_start(t, "{\"cmd\":\"fsfreeze\",\"op\":\"freeze\",\"timeout_s\":30}", -1);
+	n = next_msg(t, &h);
+	assert_int_equal(n, sizeof(struct pva_agent_fsfreeze));
+	assert_int_equal(pva_le16(h.type), PVA_AGENT_FSFREEZE);
+	assert_int_equal(pva_le16(h.flags), PVA_MSG_F_REQUEST);
+	{
+		uint8_t p[64] = { 1, 0, 0, 0, 30, 0, 0, 0 };
+
+		strcpy((char *)p + 8, "/data");
+		assert_int_equal(fg_send(&t->g, AGT, PVA_AGENT_FSFREEZE,
+					 PVA_MSG_F_RESPONSE, pva_le32(h.req_id),
+					 p, 14), 0);
+	}
+	ans = ctl_finish(t, s);
+	assert_true(fc_ok(ans));
+	json_object_object_get_ex(ans, "text", &v);
+	assert_string_equal(json_object_get_string(v), "/data");
+	json_object_put(ans);
+	s = ctl_start(t, "{\"cmd\":\"fsfreeze\",\"op\":\"freeze\"}", -1);
+	n = next_msg(t, &h);
+	{
+		struct pva_msg_hdr r = {
+			.len = pva_cpu32(9), .type = pva_cpu16(PVA_AGENT_FSFREEZE),
+			.flags = pva_cpu16(PVA_MSG_F_RESPONSE),
+			.service = pva_cpu16(AGT), .req_id = h.req_id,
+			.status = pva_cpu32(PVA_S_EBUSY),
+		};
+		uint8_t p[9] = { 1 };
+		struct pva_ring *ring = &t->g.tx[AGT];
+
+		/* fg_send cannot set a status: write the answer by hand */
+		assert_int_equal(pva_ring_prod_space(ring, pva_msg_record_size(9)),
+				 PVA_RING_OK);
+		pva_ring_copy_in(ring, ring->local, &r, sizeof(r));
+		pva_ring_copy_in(ring, ring->local + sizeof(r), p, 9);
+		pva_ring_prod_commit(ring, pva_msg_record_size(9));
+		device_doorbell(t->g.dev, pva_service_vector(AGT, FG_NVEC));
+	}
+	ans = ctl_finish(t, s);
+	assert_false(fc_ok(ans));
+	assert_non_null(strstr(fc_error(ans), "frozen already"));
+	json_object_put(ans);
+	/* power: accepted, then the guest goes away: done */
+	s = ctl_start(t, "{\"cmd\":\"power\",\"action\":\"reboot\"}", -1);
+	n = next_msg(t, &h);
+	assert_int_equal(pva_le16(h.type), PVA_AGENT_POWER);
+	assert_int_equal(fg_send(&t->g, AGT, PVA_AGENT_POWER, PVA_MSG_F_RESPONSE,
+				 pva_le32(h.req_id), NULL, 0), 0);
+	{
+		struct pva_agent_guest_state gs = {
+			.state = pva_cpu32(PVA_GUEST_STATE_REBOOT),
+		};
+
+		send_event(t, PVA_AGENT_GUEST_STATE, &gs, sizeof(gs));
+	}
+	assert_int_equal(fg_negotiate(&t->g), 0);	/* it rebooted */
+	ans = ctl_finish(t, s);
+	assert_true(fc_ok(ans));
+	json_object_object_get_ex(ans, "reported", &v);
+	assert_true(json_object_get_boolean(v));
+	json_object_put(ans);
+	/* without a guest: a clear error */
+	ans = fc_callf(&t->fc, "{\"cmd\":\"power\",\"action\":\"shutdown\"}");
+	assert_false(fc_ok(ans));
+	assert_non_null(strstr(fc_error(ans), "not connected"));
+	json_object_put(ans);
+	ans = fc_callf(&t->fc, "{\"cmd\":\"power\",\"action\":\"halt\"}");
+	assert_false(fc_ok(ans));
+	json_object_put(ans);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crossed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

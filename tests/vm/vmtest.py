@@ -557,6 +557,14 @@ poweroff -f
                     "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"]
         if self.disk_mb():
             cmd += ["-drive", f"file={self.disk},if=virtio,format=raw,cache=unsafe"]
+        if self.suite_directive("datadisk"):
+            data = os.path.join(self.tmp, "data.img")
+            if not os.path.exists(data):
+                with open(data, "wb") as f:
+                    f.truncate(int(self.suite_directive("datadisk")) << 20)
+            cmd += ["-drive", f"file={data},if=virtio,format=raw,cache=unsafe"]
+        if self.suite_directive("nic") == "yes":
+            cmd += ["-nic", "user,model=virtio-net-pci"]
         if self.suite_directive("kmods") == "yes":
             cmd += ["-fsdev", f"local,id=pvacache,path={CACHE},security_model=none,"
                     "readonly=on,multidevs=remap",
@@ -705,6 +713,13 @@ poweroff -f
                 return self.screenshot(words[1:])
             if words[0] in ("clip-set", "clip-check"):
                 return self.clip_action(words)
+            if words[0] in ("hostctl-bg", "bg-wait", "bg-expect"):
+                return self.bg_action(words)
+            if words[0] == "time-near":
+                # time-near EPOCH TOLERANCE: the guest's clock is the host's
+                diff = time.time() - float(words[1])
+                self.note(f"time-near: guest {words[1]}, host - guest = {diff:.3f} s")
+                return 0 if abs(diff) <= float(words[2]) else 1
             if words[0] == "guest-info":
                 return self.guest_info(words[1], " ".join(words[2:]))
             if words[0] == "host-log":
@@ -745,6 +760,44 @@ poweroff -f
             self.note(f"clipboard {kind}: differs at byte {i}")
             return 1
         return 0
+
+    def bg_action(self, words):
+        """hostctl-bg NAME ARGS...: pva-hostctl ARGS in the background (it
+        may outlive the guest: shutdown, reboot); bg-wait NAME RC SECONDS:
+        it ended with RC; bg-expect NAME RC: it must, checked at the end
+        of the run."""
+        bg = self.__dict__.setdefault("bg", {})
+        name = words[1]
+        if words[0] == "hostctl-bg":
+            res = {}
+
+            def work():
+                r = self.host.ctl(*words[2:])
+                res["rc"], res["out"] = r.returncode, r.stdout + r.stderr
+                self.note(f"background hostctl {' '.join(words[2:])} -> "
+                          f"{r.returncode}: {res['out'].strip()}")
+            t = threading.Thread(target=work, daemon=True)
+            t.start()
+            bg[name] = (t, res)
+            return 0
+        if name not in bg:
+            return 2
+        if words[0] == "bg-expect":
+            self.__dict__.setdefault("bg_expect", {})[name] = int(words[2])
+            return 0
+        t, res = bg[name]
+        t.join(float(words[3]) if len(words) > 3 else 60)
+        return 0 if res.get("rc") == int(words[2]) else 1
+
+    def check_bg(self):
+        """The background commands a suite said must succeed."""
+        for name, rc in self.__dict__.get("bg_expect", {}).items():
+            t, res = self.bg[name]
+            t.join(60)
+            if res.get("rc") != rc:
+                self.failures.append(f"background pva-hostctl '{name}': "
+                                     f"exit {res.get('rc')}, want {rc}: "
+                                     f"{res.get('out', '').strip()}")
 
     def guest_info(self, key, want):
         """guest-info KEY VALUE: pva-hostctl guest reports KEY as VALUE
@@ -1264,6 +1317,7 @@ poweroff -f
                                   kver), console, deadline, start)
                 if self.done or timed_out:
                     break
+            self.check_bg()
         finally:
             console.close()
             host_rc = self.host.stop()
