@@ -25,7 +25,7 @@ PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
 WANT="xvfb xserver-xorg-core x11-xserver-utils x11-utils xclip xauth
 	x11-xkb-utils xkb-data sway wl-clipboard
 	dash coreutils grep sed mawk diffutils findutils procps util-linux
-	kmod hostname
+	kmod hostname e2fsprogs mount
 	libx11-dev libxfixes-dev libxrandr-dev libwayland-dev libsystemd-dev
 	libudev-dev libdrm-dev"
 

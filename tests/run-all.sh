@@ -81,6 +81,7 @@ step xorg-arm64-6.1 vm arm64 6.1 display-xorg.sh
 step agent-x86_64-6.1 vm x86_64 6.1 agent.sh
 step agent-arm64-6.1 vm arm64 6.1 agent-basic.sh
 step agent-x86_64-6.12 vm x86_64 6.12 agent-basic.sh
+step control-x86_64-6.1 vm x86_64 6.1 control.sh
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

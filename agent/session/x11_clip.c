@@ -34,9 +34,11 @@
 #define TARGETS_MAX_BYTES	(64 * 1024)
 #define MAX_SENDS		64	/* requests served at once */
 /* Larger contents go INCR even when the server would take them in one
- * request: a property of many MiB costs the server that much memory.
+ * request: a property of many MiB costs the server that much memory. Up
+ * to 2 MiB go in one piece: every INCR chunk is a round trip through the
+ * requestor, which costs more than the memory (measured: bench/).
  */
-#define INCR_CHUNK_MAX		(256 * 1024)
+#define INCR_CHUNK_MAX		(2 * 1024 * 1024)
 
 /* A conversion of a selection into a property of our window. */
 struct rx {

@@ -5,13 +5,15 @@
 # (headless), each with pva-agent as an unprivileged user. The clipboard
 # both ways with xclip, wl-copy and wl-paste (UTF-8, 10 MiB, PNG), the
 # host's resize applied by RandR and by wlr-output-management, malformed
-# host messages, the agent killed, the pva device reloaded. The contents
+# host messages, the agent killed, the pva device reloaded; guest control
+# (the clock an hour off, a filesystem freeze) without systemd. The contents
 # compared come from the harness (tests/vm/clipdata.py) in /tests/clip.
 # Run by vmtest.py.
 # vmtest-hostroot: yes
 # vmtest-install: yes
 # vmtest-clipdata: yes
-# vmtest-modules: drm drm_kms_helper drm_shmem_helper
+# vmtest-modules: drm drm_kms_helper drm_shmem_helper virtio_blk crc32c_generic ext4
+# vmtest-datadisk: 128
 . /tests/lib.sh
 
 A=services[agent].agent
@@ -183,6 +185,29 @@ t_malformed() {
 		die "the clipboard broke after malformed messages"
 }
 
+t_time() {
+	date -s "@$(($(date +%s) + 3600))" > /dev/null || die "date -s"
+	! hostcmd time-near "$(date +%s.%N)" 60 || die "the clock did not move"
+	hostcmd hostctl time sync || die "time sync failed"
+	hostcmd time-near "$(date +%s.%N)" 2 || die "the clock is not the host's after time sync"
+	hostcmd status-field $A.time.action stepped || die "not stepped"
+	service_log_has "stepped the clock" || die "no log line for the step"
+}
+
+t_freeze() {
+	mkfs.ext4 -q /dev/vda || die "mkfs.ext4"
+	mkdir -p /data
+	mount /dev/vda /data || die "mount"
+	hostcmd hostctl fsfreeze freeze --timeout 30 || die "freeze failed"
+	( dd if=/dev/zero of=/data/f bs=4096 count=1 conv=fsync 2>/dev/null; echo done > /tmp/write.done ) &
+	sleep 2
+	[ ! -e /tmp/write.done ] || die "a write went through the freeze"
+	! hostcmd hostctl fsfreeze freeze || die "a second freeze was not refused"
+	hostcmd hostctl fsfreeze thaw || die "thaw failed"
+	wait_for 10 "the write did not finish after the thaw" test -e /tmp/write.done
+	umount /data
+}
+
 t_reload() {
 	# the device goes away (unbound, as at a hot unplug) and comes back:
 	# the service waits for it, then says HELLO again
@@ -223,5 +248,7 @@ t_run resize-x11 t_resize_x11
 t_run agent-killed t_agent_killed
 t_run wayland t_wayland
 t_run malformed t_malformed
+t_run time t_time
+t_run freeze t_freeze
 t_run reload t_reload
 t_run stop t_stop

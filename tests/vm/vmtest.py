@@ -274,7 +274,7 @@ class Run:
         if self.hostroot():
             modules = HOSTROOT_MODULES + modules
         if self.disk_mb():
-            modules = ["virtio_blk", "ext4"] + modules
+            modules = ["virtio_blk", "crc32c_generic", "ext4"] + modules
         if modules:
             os.makedirs(os.path.join(stage, "modules", "extra"))
             kroot = os.path.join(CACHE, f"kernel-{kabi}-{debarch}")
