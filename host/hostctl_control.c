@@ -89,11 +89,17 @@ static void print_time(struct json_object *a)
 		printf("the guest has not reported its clock yet\n");
 		return;
 	}
+	bool ntp = json_object_get_boolean(jobj(a, "ntp"));
+	const char *act = jstr(a, "action");
+
+	/* "yielded" without NTP: the guest's time sync is off */
+	if (!strcmp(act, "yielded to NTP") && !ntp)
+		act = "left alone: the guest does not correct its clock";
 	printf("guest clock: %+.6f s from the host's before the %s sync (%s); round trip %.3f ms; threshold %.3f s; NTP %s; %.1f s ago\n",
 	       (double)jint(a, "offset_ns") / 1e9, jstr(a, "reason"),
-	       jstr(a, "action"), (double)jint(a, "rtt_ns") / 1e6,
+	       act, (double)jint(a, "rtt_ns") / 1e6,
 	       (double)jint(a, "threshold_ns") / 1e9,
-	       json_object_get_boolean(jobj(a, "ntp")) ? "runs" : "does not run",
+	       ntp ? "runs" : "does not run",
 	       (double)jint(a, "age_ms") / 1e3);
 }
 
