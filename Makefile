@@ -34,8 +34,8 @@ endif
 
 KABI := $(if $(filter 6.12,$(KVER)),$(PVA_K612),$(PVA_K61))
 ifeq ($(KVER),newest)
-# sid's newest kernel source, prepared by setup for compile checks (x86_64)
-KDIR ?= $(PVA_CACHE)/linux-newest/linux-source-$(PVA_KNEWEST)
+# sid's newest kernel source, prepared by setup for compile checks
+KDIR ?= $(PVA_CACHE)/linux-newest$(if $(filter arm64,$(ARCH)),-arm64)/linux-source-$(PVA_KNEWEST)
 else ifeq ($(DEBARCH),$(subst x86_64,amd64,$(HOST_ARCH)))
 KDIR ?= /usr/src/linux-headers-$(KABI)-$(DEBARCH)
 else

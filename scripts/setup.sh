@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=11	# bump when this script's result changes
+STAMP_VERSION=12	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -151,14 +151,18 @@ newest_kernel() {
 	set -- -o Dir::Etc::sourcelist="$apt_dir/sources.list" \
 		-o Dir::Etc::sourceparts=- -o Dir::State::Lists="$apt_dir/lists" \
 		-o Dir::Cache::archives="$apt_dir/archives" -o APT::Sandbox::User=root \
-		-o APT::Architecture=amd64 -o APT::Architectures::=amd64
+		-o APT::Architecture=amd64 -o APT::Architectures::=amd64 \
+		-o APT::Architectures::=arm64
 	apt-get "$@" update -qq
 	src=$(apt-cache "$@" search --names-only '^linux-source-[0-9.]+$' |
 		awk '{ print $1 }' | sort -V | tail -n 1)
 	ver=${src#linux-source-}
 	hdr=$(apt-cache "$@" search --names-only "^linux-headers-$ver[.0-9]*\\+deb[0-9]+-amd64\$" |
 		awk '{ print $1 }' | sort -V | tail -n 1)
-	[ -n "$src" ] && [ -n "$hdr" ] || { log "no newest kernel found in sid"; return 1; }
+	hdr_arm64=$(apt-cache "$@" search --names-only "^linux-headers-$ver[.0-9]*\\+deb[0-9]+-arm64\$" |
+		awk '{ print $1 }' | sort -V | tail -n 1)
+	[ -n "$src" ] && [ -n "$hdr" ] && [ -n "$hdr_arm64" ] ||
+		{ log "no newest kernel found in sid"; return 1; }
 	tree=$PVA_CACHE/linux-newest/linux-source-$ver
 	if [ ! -f "$tree/.pva-done" ]; then
 		log "preparing $src for compile checks"
@@ -167,7 +171,7 @@ newest_kernel() {
 		mkdir -p "$PVA_CACHE/linux-newest"
 		dpkg-deb --fsys-tarfile "$apt_dir/${src}_"*.deb |
 			tar -xO "./usr/src/$src.tar.xz" | tar -xJf - -C "$PVA_CACHE/linux-newest"
-		dpkg-deb --fsys-tarfile "$apt_dir/linux-config-${ver}_"*.deb |
+		dpkg-deb --fsys-tarfile "$apt_dir/linux-config-${ver}_"*_amd64.deb |
 			tar -xO "./usr/src/linux-config-$ver/config.amd64_none_amd64.xz" |
 			xz -d > "$tree/.config"
 		dpkg-deb --fsys-tarfile "$apt_dir/${hdr}_"*.deb |
@@ -175,6 +179,27 @@ newest_kernel() {
 		make -C "$tree" -s olddefconfig >/dev/null
 		make -C "$tree" -s -j"$(nproc)" modules_prepare >/dev/null
 		touch "$tree/.pva-done"
+	fi
+	# the same for arm64: its own tree (Kbuild wants a clean source for
+	# a separate output directory), Debian's arm64 config and symbols
+	atree=$PVA_CACHE/linux-newest-arm64/linux-source-$ver
+	if [ ! -f "$atree/.pva-done" ]; then
+		log "preparing $src for arm64 compile checks"
+		(cd "$apt_dir" && apt-get "$@" download -qq "$hdr_arm64:arm64" \
+			"linux-config-$ver:arm64")
+		rm -rf "$PVA_CACHE/linux-newest-arm64"
+		mkdir -p "$PVA_CACHE/linux-newest-arm64"
+		dpkg-deb --fsys-tarfile "$apt_dir/${src}_"*.deb |
+			tar -xO "./usr/src/$src.tar.xz" | tar -xJf - -C "$PVA_CACHE/linux-newest-arm64"
+		dpkg-deb --fsys-tarfile "$apt_dir/linux-config-${ver}_"*_arm64.deb |
+			tar -xO "./usr/src/linux-config-$ver/config.arm64_none_arm64.xz" |
+			xz -d > "$atree/.config"
+		dpkg-deb --fsys-tarfile "$apt_dir/${hdr_arm64}_"*_arm64.deb |
+			tar -xO "./usr/src/$hdr_arm64/Module.symvers" > "$atree/Module.symvers"
+		set -- ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+		make -C "$atree" -s "$@" olddefconfig >/dev/null
+		make -C "$atree" -s -j"$(nproc)" "$@" modules_prepare >/dev/null
+		touch "$atree/.pva-done"
 	fi
 	knew=$ver
 }

@@ -57,6 +57,7 @@ step modules-x86_64-6.12 modules x86_64 6.12
 step modules-arm64-6.1 modules arm64 6.1
 step modules-arm64-6.12 modules arm64 6.12
 step modules-x86_64-newest modules x86_64 newest
+step modules-arm64-newest modules arm64 newest
 step checkpatch tests/checkpatch.sh
 step unit make -j2 unit
 step fuzz-smoke sh -c 'make -j2 fuzzers && tests/fuzz/run.sh ${FUZZ_SMOKE_SECONDS:-20}'
