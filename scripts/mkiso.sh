@@ -82,7 +82,7 @@ for a in x86_64 arm64; do
 	dir=$root/linux/$(echo $a | sed 's/arm64/aarch64/')
 	$MAKE -s --no-print-directory -C "$top" install-guest ARCH=$a DESTDIR="$dir" >&2 ||
 		die "make install-guest ARCH=$a failed"
-	if [ "$a" = "$native" ]; then s=strip
+	if [ "$a" = "$native" ]; then s="strip"
 	elif [ "$a" = arm64 ]; then s=aarch64-linux-gnu-strip
 	else s=x86_64-linux-gnu-strip; fi
 	command -v "$s" >/dev/null 2>&1 || die "$s is missing (binutils for $a)"
@@ -121,7 +121,7 @@ fi
 
 volid=$(echo "PVA_GUEST_$version" | tr 'a-z.+~-' 'A-Z____' | cut -c1-32)
 rm -f "$iso"
-xorriso -as mkisofs -quiet -o "$iso" -V "$volid" -r -J -joliet-long \
+xorriso -report_about WARNING -as mkisofs -quiet -o "$iso" -V "$volid" -r -J -joliet-long \
 	-publisher "pva" -appid "pva guest additions $version" -sysid LINUX \
 	"$root"
 echo "mkiso: $iso ($volid)"

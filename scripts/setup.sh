@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=12	# bump when this script's result changes
+STAMP_VERSION=13	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -51,7 +51,8 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	xserver-xorg-core x11-xserver-utils x11-utils xvfb xauth xclip
 	sway wl-clipboard seatd xwayland
 	libx11-dev libxrandr-dev libxfixes-dev libwayland-dev wayland-protocols
-	libsystemd-dev libudev-dev systemd udev dbus libpam-systemd"
+	libsystemd-dev libudev-dev systemd udev dbus libpam-systemd
+	xorriso dpkg-dev dkms lintian shellcheck devscripts"
 log "apt-get install"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
