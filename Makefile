@@ -298,3 +298,74 @@ iso: deb
 	scripts/mkiso.sh
 test-install: iso
 	packaging/iso/test-install.sh
+
+# ---- the Windows guest agent and its installer (windows/agent/,
+# windows/installer/, tests/windows/agent_*, docs/windows.md): a mingw-w64
+# cross build and NSIS
+#   make windows-agent       build/windows/pva-agent.exe
+#   make windows-installer   build/windows/pva-setup.exe (with the driver's
+#                            pva.sys and pva.inf when they are built)
+#   make windows-agent-test  the agent's unit test (Linux, ASan) and
+#                            tests/windows/agent_test.sh (wine64 + Xvfb)
+.PHONY: windows-agent windows-installer windows-agent-test
+WINAGENT_CC := x86_64-w64-mingw32-gcc
+WINAGENT_WINDRES := x86_64-w64-mingw32-windres
+WINAGENT_OUT := $(B)/windows/agent
+WINAGENT_VERSION := $(shell cat VERSION)
+WINAGENT_COMMA := ,
+WINAGENT_CFLAGS := -std=c11 -O2 -g $(WARN) -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 \
+	-DUNICODE -D_UNICODE -D__USE_MINGW_ANSI_STDIO=1 \
+	-DPVA_VERSION='"$(WINAGENT_VERSION)"' -Iprotocol -Icommon -Iwindows/agent -Iwindows/include
+WINAGENT_HEADERS := $(wildcard windows/agent/*.h) common/agent_msg.h $(wildcard protocol/*.h) \
+	$(wildcard windows/include/*.h)
+WINAGENT_OBJS := $(patsubst windows/agent/%.c,$(WINAGENT_OUT)/%.o,$(wildcard windows/agent/*.c)) \
+	$(WINAGENT_OUT)/common/agent_msg.o $(WINAGENT_OUT)/pva-agent.res.o
+WINAGENT_LIBS := -lws2_32 -liphlpapi -lwtsapi32 -ladvapi32 -luser32 -lgdi32
+# the plain-C parts, also built for Linux for the unit test
+WINAGENT_PORTABLE := text inflate deflate png dib
+WINAGENT_DRIVER_SYS ?= $(firstword $(wildcard $(B)/windows/driver/pva.sys $(B)/windows/pva.sys windows/driver/pva.sys))
+WINAGENT_DRIVER_INF ?= $(firstword $(wildcard $(B)/windows/driver/pva.inf windows/driver/pva.inf))
+
+windows-agent: $(B)/windows/pva-agent.exe
+
+$(WINAGENT_OUT)/%.o: windows/agent/%.c $(WINAGENT_HEADERS)
+	@mkdir -p $(@D)
+	$(WINAGENT_CC) $(WINAGENT_CFLAGS) -c $< -o $@
+
+$(WINAGENT_OUT)/common/%.o: common/%.c $(WINAGENT_HEADERS)
+	@mkdir -p $(@D)
+	$(WINAGENT_CC) $(WINAGENT_CFLAGS) -c $< -o $@
+
+$(WINAGENT_OUT)/pva-agent.res.o: windows/agent/pva-agent.rc windows/agent/pva-agent.manifest VERSION
+	@mkdir -p $(@D)
+	$(WINAGENT_WINDRES) -DPVA_VERSION=\\\"$(WINAGENT_VERSION)\\\" \
+		-DPVA_VERSION_RC=$(subst .,$(WINAGENT_COMMA),$(WINAGENT_VERSION)),0 \
+		-Iwindows/agent $< -O coff -o $@
+
+$(B)/windows/pva-agent.exe: $(WINAGENT_OBJS)
+	$(WINAGENT_CC) -municode -mwindows -static -o $@ $^ $(WINAGENT_LIBS)
+
+$(B)/windows/agent-cliptool.exe: tests/windows/agent_cliptool.c
+	@mkdir -p $(@D)
+	$(WINAGENT_CC) $(filter-out -DPVA_VERSION=%,$(WINAGENT_CFLAGS)) -municode -static -o $@ $< -luser32 -lgdi32
+
+$(B)/windows/agent-unit: tests/windows/agent_unit.c $(addprefix windows/agent/,$(addsuffix .c,$(WINAGENT_PORTABLE))) \
+		$(wildcard windows/agent/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) $(SAN_FLAGS) -Iwindows/agent \
+		$(shell pkg-config --cflags libpng zlib 2>/dev/null) -o $@ $(filter %.c,$^) \
+		$(shell pkg-config --libs libpng zlib 2>/dev/null || echo -lpng16 -lz)
+
+windows-installer: $(B)/windows/pva-setup.exe
+
+$(B)/windows/pva-setup.exe: windows/installer/pva.nsi $(B)/windows/pva-agent.exe $(WINAGENT_DRIVER_SYS) $(WINAGENT_DRIVER_INF)
+	makensis -V2 -DVERSION=$(WINAGENT_VERSION) -DOUTFILE=$(abspath $@) \
+		-DAGENT_EXE=$(abspath $(B)/windows/pva-agent.exe) \
+		$(if $(WINAGENT_DRIVER_SYS),-DDRIVER_SYS=$(abspath $(WINAGENT_DRIVER_SYS))) \
+		$(if $(WINAGENT_DRIVER_INF),-DDRIVER_INF=$(abspath $(WINAGENT_DRIVER_INF))) \
+		-DDOC_DIR=$(abspath docs) windows/installer/pva.nsi
+
+windows-agent-test: host $(B)/windows/agent-unit $(B)/windows/pva-agent.exe $(B)/windows/agent-cliptool.exe \
+		$(B)/windows/pva-setup.exe
+	$(B)/windows/agent-unit
+	tests/windows/agent_test.sh
