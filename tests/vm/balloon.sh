@@ -103,7 +103,10 @@ t_reporting() {
 	rmmod pva_balloon || die "rmmod failed"
 	load_balloon
 	hostcmd status-cmp $B.guest_features eq 7 || die "free page reporting not in use"
-	sleep 3		# let the reporting of what is free now settle
+	# let the reporting of what is free now finish first: memory not yet
+	# reported is still the host's, and the hog would not grow it
+	sleep 3
+	hostcmd ram-settle 30 || die "free page reporting did not settle"
 	hostcmd ram-mark report
 	pva-test hog 200
 	hostcmd ram-grown report 150 || die "the hog did not grow the host's RAM"

@@ -849,8 +849,27 @@ poweroff -f
         """Bytes of the guest's RAM file the host holds now."""
         return os.stat(self.ram_file).st_blocks * 512
 
+    def ram_settle(self, limit):
+        """Wait until the RAM the host holds stops changing (free page
+        reporting works in batches, seconds apart on a loaded machine)."""
+        end = time.monotonic() + limit
+        last, still = self.ram_allocated(), 0
+        while time.monotonic() < end:
+            time.sleep(0.5)
+            now = self.ram_allocated()
+            still = still + 1 if abs(now - last) < (2 << 20) else 0
+            last = now
+            if still >= 6:
+                self.note(f"ram settled at {now >> 20} MiB")
+                return 0
+        self.note(f"ram still changing after {limit:.0f} s ({last >> 20} MiB)")
+        return 1
+
     def ram_action(self, words):
-        """ram-mark NAME; ram-dropped|ram-grown|ram-growth-max NAME MIB."""
+        """ram-settle [SECONDS]; ram-mark NAME;
+        ram-dropped|ram-grown|ram-growth-max NAME MIB."""
+        if words[0] == "ram-settle":
+            return self.ram_settle(float(words[1]) if len(words) > 1 else 30)
         now = self.ram_allocated()
         if words[0] == "ram-mark":
             self.ram_marks[words[1]] = now
