@@ -288,13 +288,18 @@ clean:
 # ---- the guest installer: Debian packages and the ISO (scripts/mkdeb.sh,
 # scripts/mkiso.sh, packaging/{dkms,deb,iso}/, docs/install.md)
 #   make deb           build/deb/pva-dkms_VERSION_all.deb, pva-guest_VERSION_{amd64,arm64}.deb
-#   make iso           build/pva-guest.iso (install.sh, module sources, x86_64 and aarch64, the .debs)
+#   make iso           build/pva-guest.iso (install.sh, module sources, x86_64 and aarch64, the .debs,
+#                      the Windows installer when mingw-w64 and NSIS are here)
 #   make test-install  install.sh and the .debs really installed in a throwaway
 #                      overlay of this machine (root, ~15 minutes)
 .PHONY: deb iso test-install
 deb:
 	scripts/mkdeb.sh
+# the Windows installer goes on the disc when this machine can build it
+# (mingw-w64 and NSIS); sub-makes so the installer sees the built driver
+WIN_BUILD_TOOLS := $(shell command -v makensis >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null && echo yes)
 iso: deb
+	$(if $(WIN_BUILD_TOOLS),$(MAKE) windows-driver && $(MAKE) windows-installer)
 	scripts/mkiso.sh
 test-install: iso
 	packaging/iso/test-install.sh
@@ -320,11 +325,12 @@ WINAGENT_HEADERS := $(wildcard windows/agent/*.h) common/agent_msg.h $(wildcard 
 	$(wildcard windows/include/*.h)
 WINAGENT_OBJS := $(patsubst windows/agent/%.c,$(WINAGENT_OUT)/%.o,$(wildcard windows/agent/*.c)) \
 	$(WINAGENT_OUT)/common/agent_msg.o $(WINAGENT_OUT)/pva-agent.res.o
-WINAGENT_LIBS := -lws2_32 -liphlpapi -lwtsapi32 -ladvapi32 -luser32 -lgdi32
+WINAGENT_LIBS := -lz -lws2_32 -liphlpapi -lwtsapi32 -ladvapi32 -luser32 -lgdi32
 # the plain-C parts, also built for Linux for the unit test
-WINAGENT_PORTABLE := text inflate deflate png dib
+WINAGENT_PORTABLE := text zflate png dib
 WINAGENT_DRIVER_SYS ?= $(firstword $(wildcard $(B)/windows/driver/pva.sys $(B)/windows/pva.sys windows/driver/pva.sys))
 WINAGENT_DRIVER_INF ?= $(firstword $(wildcard $(B)/windows/driver/pva.inf windows/driver/pva.inf))
+WINAGENT_DRIVER_CAT ?= $(firstword $(wildcard $(B)/windows/driver/pva.cat))
 
 windows-agent: $(B)/windows/pva-agent.exe
 
@@ -349,6 +355,10 @@ $(B)/windows/agent-cliptool.exe: tests/windows/agent_cliptool.c
 	@mkdir -p $(@D)
 	$(WINAGENT_CC) $(filter-out -DPVA_VERSION=%,$(WINAGENT_CFLAGS)) -municode -static -o $@ $< -luser32 -lgdi32
 
+$(B)/windows/agent-devctl.exe: tests/windows/agent_devctl.c $(wildcard windows/include/*.h)
+	@mkdir -p $(@D)
+	$(WINAGENT_CC) $(filter-out -DPVA_VERSION=%,$(WINAGENT_CFLAGS)) -municode -static -o $@ $<
+
 $(B)/windows/agent-unit: tests/windows/agent_unit.c $(addprefix windows/agent/,$(addsuffix .c,$(WINAGENT_PORTABLE))) \
 		$(wildcard windows/agent/*.h)
 	@mkdir -p $(@D)
@@ -358,14 +368,68 @@ $(B)/windows/agent-unit: tests/windows/agent_unit.c $(addprefix windows/agent/,$
 
 windows-installer: $(B)/windows/pva-setup.exe
 
-$(B)/windows/pva-setup.exe: windows/installer/pva.nsi $(B)/windows/pva-agent.exe $(WINAGENT_DRIVER_SYS) $(WINAGENT_DRIVER_INF)
+$(B)/windows/pva-setup.exe: windows/installer/pva.nsi $(B)/windows/pva-agent.exe docs/windows.md \
+		$(WINAGENT_DRIVER_SYS) $(WINAGENT_DRIVER_INF) $(WINAGENT_DRIVER_CAT)
 	makensis -V2 -DVERSION=$(WINAGENT_VERSION) -DOUTFILE=$(abspath $@) \
 		-DAGENT_EXE=$(abspath $(B)/windows/pva-agent.exe) \
 		$(if $(WINAGENT_DRIVER_SYS),-DDRIVER_SYS=$(abspath $(WINAGENT_DRIVER_SYS))) \
 		$(if $(WINAGENT_DRIVER_INF),-DDRIVER_INF=$(abspath $(WINAGENT_DRIVER_INF))) \
+		$(if $(WINAGENT_DRIVER_CAT),-DDRIVER_CAT=$(abspath $(WINAGENT_DRIVER_CAT))) \
 		-DDOC_DIR=$(abspath docs) windows/installer/pva.nsi
 
 windows-agent-test: host $(B)/windows/agent-unit $(B)/windows/pva-agent.exe $(B)/windows/agent-cliptool.exe \
-		$(B)/windows/pva-setup.exe
-	$(B)/windows/agent-unit
+		$(B)/windows/agent-devctl.exe $(B)/windows/pva-setup.exe
 	tests/windows/agent_test.sh
+
+# ---- the Windows driver (windows/driver/, windows/include/pva_win.h,
+# tests/windows/driver_test.sh, tests/windows/ioctl_test.c): a WDM driver,
+# cross-built with mingw-w64 (x64), see docs/windows.md
+#   make windows-driver       build/windows/driver/: pva.sys and pva.inf (the
+#                             driver), pvatest.sys (the wine test build with
+#                             a built-in loopback host) and ioctl_test.exe
+#   make windows-driver-test  tests/windows/driver_test.sh (PE checks, and
+#                             pvatest.sys loaded under wine)
+.PHONY: windows-driver windows-driver-test
+WINDRV_CC := x86_64-w64-mingw32-gcc
+WINDRV_OUT := $(B)/windows/driver
+WINDRV_DDK := /usr/x86_64-w64-mingw32/include/ddk
+WINDRV_VERSION := $(shell cat VERSION)
+WINDRV_HEADERS := $(wildcard windows/driver/*.h) windows/include/pva_win.h $(wildcard protocol/*.h)
+WINDRV_CFLAGS := -std=gnu11 -O2 $(WARN) -isystem $(WINDRV_DDK) -D_AMD64_ -DPVA_WIN_KERNEL \
+	-DNTDDI_VERSION=0x0A000000 -D_WIN32_WINNT=0x0A00 -DPVA_DRIVER_VERSION='"$(WINDRV_VERSION)"' \
+	-Iprotocol -Iwindows/include -ffreestanding -fno-builtin -fno-stack-protector -mno-stack-arg-probe \
+	-Wframe-larger-than=2048
+WINDRV_LDFLAGS := -shared -nostdlib -nostartfiles -Wl,--subsystem,native -Wl,--entry,DriverEntry \
+	-Wl,--image-base,0x140000000 -Wl,--file-alignment,0x200 -Wl,--section-alignment,0x1000 \
+	-Wl,--dynamicbase -Wl,--nxcompat -Wl,--exclude-all-symbols -Wl,--enable-reloc-section -s
+WINDRV_LIBS := -lntoskrnl -lhal -lgcc
+WINDRV_OBJS := $(addprefix $(WINDRV_OUT)/,driver.o device.o ring.o ioctl.o intr.o pnp.o)
+WINDRV_TEST_OBJS := $(addprefix $(WINDRV_OUT)/test/,driver.o device.o ring.o ioctl.o intr.o wine_test.o)
+
+windows-driver: $(WINDRV_OUT)/pva.sys $(WINDRV_OUT)/pva.inf $(WINDRV_OUT)/pvatest.sys \
+	$(WINDRV_OUT)/ioctl_test.exe
+
+$(WINDRV_OUT)/%.o: windows/driver/%.c $(WINDRV_HEADERS) VERSION
+	@mkdir -p $(@D)
+	$(WINDRV_CC) $(WINDRV_CFLAGS) -c $< -o $@
+
+$(WINDRV_OUT)/test/%.o: windows/driver/%.c $(WINDRV_HEADERS) VERSION
+	@mkdir -p $(@D)
+	$(WINDRV_CC) $(WINDRV_CFLAGS) -DPVA_WINE_TEST -c $< -o $@
+
+$(WINDRV_OUT)/pva.sys: $(WINDRV_OBJS)
+	$(WINDRV_CC) $(WINDRV_LDFLAGS) -Wl,-Map=$(WINDRV_OUT)/pva.map -o $@ $^ $(WINDRV_LIBS)
+
+$(WINDRV_OUT)/pvatest.sys: $(WINDRV_TEST_OBJS)
+	$(WINDRV_CC) $(WINDRV_LDFLAGS) -Wl,-Map=$(WINDRV_OUT)/pvatest.map -o $@ $^ $(WINDRV_LIBS)
+
+$(WINDRV_OUT)/pva.inf: windows/driver/pva.inf VERSION
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(WINDRV_VERSION)/' $< > $@
+
+$(WINDRV_OUT)/ioctl_test.exe: tests/windows/ioctl_test.c windows/include/pva_win.h $(wildcard protocol/*.h)
+	@mkdir -p $(@D)
+	$(WINDRV_CC) -std=c11 -O2 $(WARN) -Iprotocol -Iwindows/include -o $@ $<
+
+windows-driver-test:
+	tests/windows/driver_test.sh

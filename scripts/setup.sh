@@ -9,7 +9,7 @@
 set -eu
 
 PVA_CACHE=${PVA_CACHE:-/var/cache/pva}
-STAMP_VERSION=13	# bump when this script's result changes
+STAMP_VERSION=14	# bump when this script's result changes
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -52,7 +52,9 @@ pkgs="build-essential make pkg-config python3 cpio gzip xz-utils file
 	sway wl-clipboard seatd xwayland
 	libx11-dev libxrandr-dev libxfixes-dev libwayland-dev wayland-protocols
 	libsystemd-dev libudev-dev systemd udev dbus libpam-systemd
-	xorriso dpkg-dev dkms lintian shellcheck devscripts"
+	xorriso dpkg-dev dkms lintian shellcheck devscripts
+	gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev libz-mingw-w64-dev
+	wine wine64 nsis osslsigncode"
 log "apt-get install"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
