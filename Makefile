@@ -267,7 +267,7 @@ vm-test: host host-asan guest modules
 	python3 tests/vm/vmtest.py --arch $(ARCH) --kver $(KVER) --suite display.sh
 
 demo: setup
-	$(MAKE) host host-asan guest modules
+	$(MAKE) host host-asan guest modules iso
 	scripts/demo.sh
 
 bench: host

@@ -15,7 +15,8 @@
 #   linux/aarch64/         usr/sbin/pva-install and its man page
 #   deb/                 build/deb/*.deb of this version (make deb first)
 #   man/                 the guest's man pages
-#   windows/README.txt   placeholder for the Windows installer
+#   windows/             pva-setup.exe (make windows-installer; when built)
+#                        and README.txt; autorun.inf at the top offers it
 # SHA256SUMS has every other file; install.sh checks it first.
 #
 # Needs xorriso (Debian package xorriso). Environment: MAKE, PVA_VERSION
@@ -102,6 +103,14 @@ for m in pva-install.8 pva-service.8 pva-agent.1 pva-mount-shares.8; do
 	cp "docs/man/$m" "$root/man/$m"
 done
 subst packaging/iso/windows-README.txt "$root/windows/README.txt" 644
+if [ -f build/windows/pva-setup.exe ]; then
+	cp build/windows/pva-setup.exe "$root/windows/pva-setup.exe"
+	# Windows offers it in AutoPlay (it runs nothing by itself)
+	printf '[autorun]\r\nopen=windows\\pva-setup.exe\r\nlabel=pva guest additions %s\r\n' \
+		"$version" > "$root/autorun.inf"
+else
+	echo "mkiso: no build/windows/pva-setup.exe: the disc has no Windows installer" >&2
+fi
 
 # Modes on the disc are these (Rock Ridge keeps them): readable files,
 # executable programs and scripts, no write bits.

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Everything `make check` runs, after scripts/setup.sh: builds for both
 # architectures and every supported kernel (W=1, sparse), checkpatch, unit
-# tests under ASan/UBSan, fuzzer smoke runs, CLI tests, man pages, and the
-# VM tests on x86_64 and arm64. Ends with "check: N passed, N failed".
+# tests under ASan/UBSan, fuzzer smoke runs, CLI tests, man pages, the
+# Windows driver and agent under wine, the ISO, and the VM tests on x86_64
+# and arm64 (the last one installs from the ISO). Ends with "check: N passed, N failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -65,6 +66,10 @@ step cli tests/cli.sh
 step agent-x11 python3 tests/agent/x11_test.py
 step agent-wayland python3 tests/agent/wayland_test.py
 [ -x tests/man.sh ] && step man tests/man.sh
+step version tests/version.sh
+step windows-driver make windows-driver-test
+step windows-agent make windows-agent-test
+step iso make iso
 step vm-x86_64-6.1 vm x86_64 6.1
 step vm-arm64-6.1 vm arm64 6.1
 step vm-x86_64-6.12 vm x86_64 6.12
@@ -83,6 +88,7 @@ step agent-x86_64-6.1 vm x86_64 6.1 agent.sh
 step agent-arm64-6.1 vm arm64 6.1 agent-basic.sh
 step agent-x86_64-6.12 vm x86_64 6.12 agent-basic.sh
 step control-x86_64-6.1 vm x86_64 6.1 control.sh
+step install-x86_64-6.1 python3 tests/vm/vmtest.py --arch x86_64 --kver 6.1 --suite install.sh --timeout 1700
 
 echo "check took $(($(date +%s) - start)) s${failed:+; failed:$failed}"
 echo "check: $pass passed, $fail failed"

@@ -98,7 +98,8 @@ show_build_log() { # FILE
 
 usage() {
 	cat <<EOF
-Usage: install.sh [--yes | --no-packages] [--log FILE]   install, repair or upgrade
+Usage: install.sh [--yes | --no-packages] [--rebuild] [--log FILE]
+                                                  install, repair or upgrade
        install.sh --check [--no-packages]                what would be done
        install.sh --uninstall [--log FILE]               remove pva
        install.sh --help | --version
@@ -115,6 +116,9 @@ rules. Run it as root from the mounted pva ISO.
                   without asking
   --no-packages   never run the package manager: stop and say what to
                   install
+  --rebuild       build the modules again even when this version is
+                  already built and installed for the kernel, from the
+                  same sources (a repair does not rebuild them otherwise)
   --log FILE      the log (default /var/log/pva-install.log)
   --uninstall     remove everything this installer put on the system
   --help          this text
@@ -130,6 +134,7 @@ EOF
 
 mode=install
 packages=ask
+rebuild=
 log_given=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -137,6 +142,7 @@ while [ $# -gt 0 ]; do
 	--uninstall) [ "$mode" = install ] || { usage >&2; exit $E_USAGE; }; mode=uninstall ;;
 	--yes|-y) packages=yes ;;
 	--no-packages) packages=no ;;
+	--rebuild) rebuild=yes ;;
 	--log)
 		if [ $# -lt 2 ] || [ -z "$2" ]; then
 			err "--log needs a file name"; usage >&2; exit $E_USAGE
@@ -797,7 +803,11 @@ print_plan() {
 	for pp_v in $(dkms_versions); do
 		[ "$pp_v" = "$PVA_VERSION" ] || pp_others="$pp_others $pp_v"
 	done
-	say "    2. DKMS: ${pp_others:+remove pva$pp_others; }add, build and install pva $PVA_VERSION for $KVER$(other_kernels_text)"
+	if modules_current "$KVER"; then
+		say "    2. DKMS: pva $PVA_VERSION is built for $KVER from these sources: kept (--rebuild builds it again)"
+	else
+		say "    2. DKMS: ${pp_others:+remove pva$pp_others; }add, build and install pva $PVA_VERSION for $KVER$(other_kernels_text)"
+	fi
 	say "    3. install the programs for $arch: pva-service, pva-agent, pva-mount-shares, pva-install, units, udev rules, autostart, man pages"
 	if [ -n "$have_systemctl" ]; then
 		say "    4. systemd: enable $UNITS${systemd_running:+, daemon-reload}${udev_running:+; udev: reload the rules}"
@@ -810,6 +820,19 @@ print_plan() {
 		say "    5. not the running kernel: the modules load when $KVER boots"
 	fi
 	say "    6. write $MANIFEST (what --uninstall removes)"
+}
+
+# This version's modules are built and installed for kernel $1 from the
+# sources on the disc (a repair of the same version need not build again:
+# minutes on a small VM).
+modules_current() { # KVER
+	[ -z "$rebuild" ] || return 1
+	dkms_kernels_of "$PVA_VERSION" | grep -qx "$1" || return 1
+	for mc_m in $MODULES; do
+		ls "/lib/modules/$1/updates/dkms/$mc_m.ko"* > /dev/null 2>&1 || return 1
+	done
+	[ -d "/usr/src/$NAME-$PVA_VERSION" ] &&
+		diff -r "$media/src/$NAME-$PVA_VERSION" "/usr/src/$NAME-$PVA_VERSION" > /dev/null 2>&1
 }
 
 other_kernels() {
@@ -935,6 +958,12 @@ do_install() {
 	rec "arch $arch"
 	rec "kernel $KVER"
 
+	# which kernels already have this version's modules from these sources
+	current=
+	for k in $KVER $(other_kernels); do
+		modules_current "$k" && current="$current $k"
+	done
+
 	# 1. module sources
 	step "Copying the module sources to /usr/src/$NAME-$PVA_VERSION"
 	src=$media/src/$NAME-$PVA_VERSION
@@ -943,42 +972,54 @@ do_install() {
 	done
 
 	# 2. DKMS
-	step "Registering the modules with DKMS"
-	before=$(dkms_versions)
-	for v in $before; do
-		[ "$v" = "$PVA_VERSION" ] || continue
-		# the same version again (repair): start from a clean DKMS entry
-		undo "u_dkms_restore $(q "$v") $(dkms_kernels_of "$v" | tr '\n' ' ')"
-		run dkms remove -m "$NAME" -v "$v" --all || { err "dkms remove $NAME/$v failed"; exit $E_FAILED; }
-	done
-	undo "u_dkms_forget $(q "$PVA_VERSION")"
-	if ! run dkms add -m "$NAME" -v "$PVA_VERSION"; then
-		err "dkms add $NAME/$PVA_VERSION failed (see $LOG)"
-		exit $E_FAILED
-	fi
-	rec "dkms $PVA_VERSION"
-	step "Building the modules for $KVER (a few minutes)"
-	if ! run dkms build -m "$NAME" -v "$PVA_VERSION" -k "$KVER"; then
-		err "the modules did not build for $KVER"
-		show_build_log "/var/lib/dkms/$NAME/$PVA_VERSION/build/make.log"
-		exit $E_FAILED
-	fi
-	for v in $before; do
-		[ "$v" != "$PVA_VERSION" ] || continue
-		step "Removing pva $v from DKMS"
-		undo "u_dkms_restore $(q "$v") $(dkms_kernels_of "$v" | tr '\n' ' ')"
-		run dkms remove -m "$NAME" -v "$v" --all || { err "dkms remove $NAME/$v failed"; exit $E_FAILED; }
-	done
-	step "Installing the modules for $KVER"
-	undo "u_dkms_uninstall $(q "$PVA_VERSION") $(q "$KVER")"
-	if ! run dkms install -m "$NAME" -v "$PVA_VERSION" -k "$KVER"; then
-		err "dkms install for $KVER failed (see $LOG)"
-		exit $E_FAILED
+	case " $current " in
+	*" $KVER "*) kept=yes ;;
+	*) kept= ;;
+	esac
+	if [ -n "$kept" ]; then
+		step "pva $PVA_VERSION is built and installed for $KVER from these sources: not rebuilt (--rebuild does)"
+		rec "dkms $PVA_VERSION"
+	else
+		step "Registering the modules with DKMS"
+		before=$(dkms_versions)
+		for v in $before; do
+			[ "$v" = "$PVA_VERSION" ] || continue
+			# the same version again (repair): start from a clean DKMS entry
+			undo "u_dkms_restore $(q "$v") $(dkms_kernels_of "$v" | tr '\n' ' ')"
+			run dkms remove -m "$NAME" -v "$v" --all || { err "dkms remove $NAME/$v failed"; exit $E_FAILED; }
+		done
+		undo "u_dkms_forget $(q "$PVA_VERSION")"
+		if ! run dkms add -m "$NAME" -v "$PVA_VERSION"; then
+			err "dkms add $NAME/$PVA_VERSION failed (see $LOG)"
+			exit $E_FAILED
+		fi
+		rec "dkms $PVA_VERSION"
+		step "Building the modules for $KVER (a few minutes)"
+		if ! run dkms build -m "$NAME" -v "$PVA_VERSION" -k "$KVER"; then
+			err "the modules did not build for $KVER"
+			show_build_log "/var/lib/dkms/$NAME/$PVA_VERSION/build/make.log"
+			exit $E_FAILED
+		fi
+		for v in $before; do
+			[ "$v" != "$PVA_VERSION" ] || continue
+			step "Removing pva $v from DKMS"
+			undo "u_dkms_restore $(q "$v") $(dkms_kernels_of "$v" | tr '\n' ' ')"
+			run dkms remove -m "$NAME" -v "$v" --all || { err "dkms remove $NAME/$v failed"; exit $E_FAILED; }
+		done
+		step "Installing the modules for $KVER"
+		undo "u_dkms_uninstall $(q "$PVA_VERSION") $(q "$KVER")"
+		if ! run dkms install -m "$NAME" -v "$PVA_VERSION" -k "$KVER"; then
+			err "dkms install for $KVER failed (see $LOG)"
+			exit $E_FAILED
+		fi
 	fi
 	# Kernels installed besides the running one (an upgrade not booted
 	# yet): best effort, a failure there is reported, not undone.
 	failed_kernels=
 	for k in $(other_kernels); do
+		case "$kept: $current " in
+		yes:*" $k "*) rec "kernel $k"; continue ;;
+		esac
 		step "Building and installing the modules for $k too"
 		undo "u_dkms_uninstall $(q "$PVA_VERSION") $(q "$k")"
 		if run dkms install -m "$NAME" -v "$PVA_VERSION" -k "$k"; then

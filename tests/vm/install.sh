@@ -78,6 +78,16 @@ t_boot1_prepare() {
 	mkdir -p $STATE
 	# the harness boots its own initramfs: the kernel hook's is not needed
 	ln -sf /bin/true /etc/kernel/postinst.d/initramfs-tools
+	# the host's root has the headers of other kernels (6.12): hidden
+	# until the kernel upgrade, which is when a user installs them, so
+	# that its DKMS build is the kernel hook's
+	: > $STATE/hidden
+	for b in /lib/modules/*/build; do
+		[ "$b" = "/lib/modules/$(uname -r)/build" ] && continue
+		[ -e "$b" ] || continue
+		mv "$b" "$b.pva-test-hidden" && echo "$b" >> $STATE/hidden
+	done
+	cat $STATE/hidden
 	files_now > $STATE/before.txt
 	wc -l < $STATE/before.txt
 	mount_cd
@@ -129,6 +139,8 @@ t_install() {
 t_again() {
 	$CD/install.sh --no-packages > /tmp/again.out 2>&1 || die "a second run failed"
 	tail -n 15 /tmp/again.out
+	grep -q "not rebuilt" /tmp/again.out ||
+		die "the repair built the same modules again"
 	dkms_installed_for "$(uname -r)" || die "DKMS lost pva"
 	files_now | cmp -s - $STATE/installed.txt || {
 		files_now | diff $STATE/installed.txt - | head -n 20
@@ -152,6 +164,11 @@ t_kernel_upgrade() {
 	deb=$(ls /var/cache/pva/debs/linux-image-6.12.*-amd64-unsigned_*_amd64.deb | head -n 1)
 	[ -f "$deb" ] || die "no 6.12 kernel package in the cache"
 	k612=$(dpkg-deb -f "$deb" Package | sed 's/^linux-image-//; s/-unsigned$//')
+	dkms_installed_for "$k612" && die "pva is built for $k612 before its kernel is installed"
+	echo "the headers of $k612 (hidden since boot 1) come back"
+	while read -r b; do
+		mv "$b.pva-test-hidden" "$b" || die "cannot restore $b"
+	done < $STATE/hidden
 	echo "installing $k612 from $deb"
 	dpkg -i "$deb" > /tmp/dpkg.out 2>&1 || { tail -n 30 /tmp/dpkg.out; die "dpkg -i failed"; }
 	grep -i dkms /tmp/dpkg.out | head -n 10
