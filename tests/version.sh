@@ -5,7 +5,7 @@
 # Windows builds are stamped with). scripts/set-version.sh changes them.
 #   tests/version.sh [--files]
 cd "$(dirname "$0")/.." || exit 1
-files="host/config.h agent/service/service.h agent/session/agent.h kernel/linux/core/pva_core.h"
+files="host/config.h agent/service/service.h agent/session/agent.h kernel/linux/include/pva.h"
 if [ "${1:-}" = --files ]; then
 	echo "$files"
 	exit 0

@@ -4,18 +4,18 @@
 # they survive reboots, pva-guest.iso attached as a CD-ROM. Boot 1 (6.1):
 # the installer refuses without kernel headers and with a corrupted file,
 # changing nothing; then installs (DKMS builds the modules, the services
-# start, the features answer the host), and again (idempotent). Boot 2: it
-# all comes back by itself; a second kernel (6.12) is installed with dpkg
-# and DKMS builds pva for it from the kernel's hook. Boot 3 (6.12): every
-# feature works on the new kernel; --uninstall leaves nothing of pva. Run
-# by vmtest.py (x86_64: the host's programs); the harness boots the
-# kernels vmtest-kernels names, one per boot, on the same disk.
+# start, the features answer the host), and again (a repair: nothing is
+# rebuilt); a second kernel (6.12) and its headers are installed with dpkg
+# and DKMS builds pva for it from the kernel's hook. Boot 2 (6.12): it all
+# comes back by itself on the new kernel; --uninstall leaves nothing of
+# pva. Run by vmtest.py (x86_64: the host's programs); the harness boots
+# the kernels vmtest-kernels names, one per boot, on the same disk.
 # vmtest-hostroot: yes
 # vmtest-init: systemd
 # vmtest-disk: 4096
 # vmtest-kmods: yes
 # vmtest-cdrom: build/pva-guest.iso
-# vmtest-kernels: 6.1 6.1 6.12
+# vmtest-kernels: 6.1 6.12
 # vmtest-mem: 1536
 . /tests/lib.sh
 
@@ -153,13 +153,6 @@ t_boot1_reboot() {
 	sync
 }
 
-t_boot2() {
-	features_ok
-	lsmod | grep pva
-	modinfo -n pva_core | grep -q updates/dkms ||
-		die "pva_core is not the DKMS build: $(modinfo -n pva_core)"
-}
-
 t_kernel_upgrade() {
 	deb=$(ls /var/cache/pva/debs/linux-image-6.12.*-amd64-unsigned_*_amd64.deb | head -n 1)
 	[ -f "$deb" ] || die "no 6.12 kernel package in the cache"
@@ -178,11 +171,12 @@ t_kernel_upgrade() {
 	sync
 }
 
-t_boot3() {
+t_boot2() {
 	[ "$(uname -r)" = "$(cat $STATE/k612)" ] || die "booted $(uname -r), not $(cat $STATE/k612)"
 	features_ok
+	lsmod | grep pva
 	modinfo -n pva_core | grep -q "$(uname -r)/updates/dkms" ||
-		die "pva_core is not DKMS's build for this kernel"
+		die "pva_core is not DKMS's build for this kernel: $(modinfo -n pva_core)"
 	# the features work, not only bind: a ping through the control ring
 	hostcmd hostctl ping -c 100 || die "ping"
 }
@@ -197,7 +191,9 @@ t_uninstall() {
 	! lsmod | grep -q '^pva_' || die "pva modules still loaded"
 	! systemctl is-active -q pva-service || die "pva-service still runs"
 	ls /lib/modules/*/updates/dkms/pva* 2>/dev/null && die "pva modules left"
-	files_now | grep -v "^/usr/src/linux-" > /tmp/after.txt
+	# DKMS's own signing key (made at its first build, used by every
+	# DKMS module, perhaps enrolled as a MOK) is not pva's to remove
+	files_now | grep -v -e "^/usr/src/linux-" -e "^/var/lib/dkms/mok\.\(key\|pub\)$" > /tmp/after.txt
 	grep -v "^/usr/src/linux-" $STATE/before.txt > /tmp/before.txt
 	if ! cmp -s /tmp/before.txt /tmp/after.txt; then
 		diff /tmp/before.txt /tmp/after.txt | head -n 30
@@ -212,18 +208,13 @@ case "$PVA_BOOT" in
 	t_run corrupt t_corrupt
 	t_run install t_install
 	t_run again t_again
+	t_run kernel-upgrade t_kernel_upgrade
 	t_run boot1-reboot t_boot1_reboot
 	systemctl reboot
 	sleep 600
 	;;
 2)
 	t_run boot2 t_boot2
-	t_run kernel-upgrade t_kernel_upgrade
-	systemctl reboot
-	sleep 600
-	;;
-3)
-	t_run boot3 t_boot3
 	t_run uninstall t_uninstall
 	;;
 esac

@@ -714,4 +714,5 @@ module_auxiliary_driver(pva_balloon_driver);
 MODULE_DESCRIPTION("pva paravirtual add-ons: memory balloon");
 MODULE_AUTHOR("The pva authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVA_DRIVER_VERSION);
 PVA_IMPORT_NS();

@@ -37,8 +37,6 @@
 #include "pva_ring.h"
 #include "uapi/pva.h"
 
-#define PVA_DRIVER_VERSION	"0.1.0"
-
 /* ivshmem BAR0 registers */
 #define PVA_REG_IVPOSITION	8
 #define PVA_REG_DOORBELL	12

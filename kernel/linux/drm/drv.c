@@ -269,4 +269,5 @@ module_auxiliary_driver(pva_drm_aux_driver);
 MODULE_DESCRIPTION("pva paravirtual add-ons: KMS display");
 MODULE_AUTHOR("The pva authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVA_DRIVER_VERSION);
 PVA_IMPORT_NS();

@@ -19,6 +19,9 @@
 
 #include "pva_protocol.h"
 
+/* The release of pva_core and every feature driver (VERSION) */
+#define PVA_DRIVER_VERSION	"0.1.0"
+
 struct pva_client;
 
 struct pva_client_ops {

@@ -226,4 +226,5 @@ module_auxiliary_driver(pva_selftest_driver);
 MODULE_DESCRIPTION("pva paravirtual add-ons: test driver for the pva_core API");
 MODULE_AUTHOR("The pva authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVA_DRIVER_VERSION);
 PVA_IMPORT_NS();

@@ -607,4 +607,5 @@ module_exit(pva_sf_exit);
 MODULE_DESCRIPTION("pva paravirtual add-ons: shared folders (pvasf)");
 MODULE_AUTHOR("The pva authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PVA_DRIVER_VERSION);
 PVA_IMPORT_NS();
