@@ -124,21 +124,7 @@ t_start() {
 t_session() {
 	# Xorg, not Xvfb: the resize has to go the real way, pva_drm's
 	# connectors as RandR outputs (Virtual-1) of the modesetting driver
-	cat > /tmp/xorg.conf <<-EOF
-	Section "ServerFlags"
-		Option "AutoAddDevices" "false"
-		Option "AutoEnableDevices" "false"
-	EndSection
-	Section "Extensions"
-		Option "GLX" "Disable"
-	EndSection
-	Section "Device"
-		Identifier "pva"
-		Driver "modesetting"
-		Option "kmsdev" "/dev/dri/card0"
-		Option "AccelMethod" "none"
-	EndSection
-	EOF
+	xorg_conf
 	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf \
 		-ac -logfile /tmp/Xorg.0.log < /dev/null > /tmp/xorg.out 2>&1 &
 	echo $! > /tmp/xorg.pid

@@ -20,18 +20,6 @@ A=services[agent].agent
 U=1000			# the session user (pvatest in the arm64 tree)
 RT=/tmp/run-$U
 
-wait_for() {
-	_max=$(($1 * 4))
-	_what=$2
-	shift 2
-	_i=0
-	until "$@" > /dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -lt $_max ] || die "$_what"
-		sleep 0.25
-	done
-}
-
 as_user() {
 	setpriv --reuid=$U --regid=$U --clear-groups -- \
 		env HOME=/tmp XDG_RUNTIME_DIR=$RT "$@"
@@ -77,21 +65,7 @@ t_start() {
 }
 
 t_x11() {
-	cat > /tmp/xorg.conf <<-EOF
-	Section "ServerFlags"
-		Option "AutoAddDevices" "false"
-		Option "AutoEnableDevices" "false"
-	EndSection
-	Section "Extensions"
-		Option "GLX" "Disable"
-	EndSection
-	Section "Device"
-		Identifier "pva"
-		Driver "modesetting"
-		Option "kmsdev" "/dev/dri/card0"
-		Option "AccelMethod" "none"
-	EndSection
-	EOF
+	xorg_conf
 	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf \
 		-ac -logfile /tmp/Xorg.0.log < /dev/null > /tmp/xorg.out 2>&1 &
 	wait_for 60 "Xorg is not ready" env DISPLAY=:0 xrandr

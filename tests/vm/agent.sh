@@ -20,22 +20,6 @@
 A=services[agent].agent
 TEXT="text/plain;charset=utf-8"
 
-# wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds
-wait_for() {
-	_max=$(($1 * 4))
-	_what=$2
-	shift 2
-	_i=0
-	until "$@" > /dev/null 2>&1; do
-		_i=$((_i + 1))
-		if [ $_i -ge $_max ]; then
-			[ "$_what" = x ] && return 1
-			die "$_what"
-		fi
-		sleep 0.25
-	done
-}
-
 as_alice() {
 	runuser -u alice -- env DISPLAY=:0 XAUTHORITY=/home/alice/.Xauthority \
 		XDG_RUNTIME_DIR=/run/user/1001 "$@"
@@ -114,21 +98,7 @@ t_guest_info() {
 t_alice_x11() {
 	insmod /modules/pva_drm.ko || die "insmod pva_drm"
 	wait_for 20 "no /dev/dri/card0" test -e /dev/dri/card0
-	cat > /tmp/xorg.conf <<-EOF
-	Section "ServerFlags"
-		Option "AutoAddDevices" "false"
-		Option "AutoEnableDevices" "false"
-	EndSection
-	Section "Extensions"
-		Option "GLX" "Disable"
-	EndSection
-	Section "Device"
-		Identifier "pva"
-		Driver "modesetting"
-		Option "kmsdev" "/dev/dri/card0"
-		Option "AccelMethod" "none"
-	EndSection
-	EOF
+	xorg_conf
 	# the X server of her session (a display manager would start it)
 	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf \
 		-ac -logfile /tmp/Xorg.0.log < /dev/null > /tmp/xorg.out 2>&1 &

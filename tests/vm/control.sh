@@ -20,18 +20,6 @@
 
 A=services[agent].agent
 
-wait_for() {
-	_max=$(($1 * 4))
-	_what=$2
-	shift 2
-	_i=0
-	until "$@" > /dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -lt $_max ] || die "$_what"
-		sleep 0.25
-	done
-}
-
 # the guest's clock is the host's, within SECONDS
 clock_near() {
 	hostcmd time-near "$(date +%s.%N)" "$1"

@@ -15,18 +15,6 @@
 
 CD=/mnt/cdrom
 
-wait_for() {
-	_max=$(($1 * 4))
-	_what=$2
-	shift 2
-	_i=0
-	until "$@" > /dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -lt $_max ] || die "$_what"
-		sleep 0.25
-	done
-}
-
 t_demo_install() {
 	# the harness boots its own initramfs: the kernel hook's is not needed
 	ln -sf /bin/true /etc/kernel/postinst.d/initramfs-tools

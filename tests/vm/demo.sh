@@ -107,21 +107,7 @@ t_demo() {
 
 	echo "--- guest: pva-service, and a desktop session: Xorg on pva_drm with pva-agent"
 	pva-service --no-logind > /tmp/svc.log 2>&1 &
-	cat > /tmp/xorg.conf <<-EOF
-	Section "ServerFlags"
-		Option "AutoAddDevices" "false"
-		Option "AutoEnableDevices" "false"
-	EndSection
-	Section "Extensions"
-		Option "GLX" "Disable"
-	EndSection
-	Section "Device"
-		Identifier "pva"
-		Driver "modesetting"
-		Option "kmsdev" "/dev/dri/card0"
-		Option "AccelMethod" "none"
-	EndSection
-	EOF
+	xorg_conf
 	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf -ac \
 		-logfile /tmp/Xorg.0.log < /dev/null > /dev/null 2>&1 &
 	_i=0

@@ -73,21 +73,7 @@ t_start() {
 	command -v xrandr > /dev/null || die "no xrandr on the host (x11-xserver-utils)"
 	load
 	load_drm
-	cat > /tmp/xorg.conf <<-EOF
-	Section "ServerFlags"
-		Option "AutoAddDevices" "false"
-		Option "AutoEnableDevices" "false"
-	EndSection
-	Section "Extensions"
-		Option "GLX" "Disable"
-	EndSection
-	Section "Device"
-		Identifier "pva"
-		Driver "modesetting"
-		Option "kmsdev" "/dev/dri/card0"
-		Option "AccelMethod" "none"
-	EndSection
-	EOF
+	xorg_conf
 	# -nocursor: pva_drm has no cursor plane, a software cursor would be
 	# drawn into the picture the host checks
 	Xorg :0 -noreset -nolisten tcp -nocursor vt1 -config /tmp/xorg.conf \

@@ -32,18 +32,6 @@ files_now() {
 	done | sort
 }
 
-wait_for() {
-	_max=$(($1 * 4))
-	_what=$2
-	shift 2
-	_i=0
-	until "$@" > /dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -lt $_max ] || die "$_what"
-		sleep 0.25
-	done
-}
-
 mount_cd() {
 	mkdir -p $CD
 	mountpoint -q $CD && return 0

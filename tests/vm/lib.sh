@@ -135,3 +135,40 @@ load_balloon() {
 		sleep 0.25
 	done
 }
+
+# wait_for SECONDS WHAT COMMAND...: poll COMMAND every 0.25 s until it
+# succeeds; after SECONDS die with WHAT (WHAT "x": return 1 instead)
+wait_for() {
+	_max=$(($1 * 4))
+	_what=$2
+	shift 2
+	_i=0
+	until "$@" > /dev/null 2>&1; do
+		_i=$((_i + 1))
+		if [ $_i -ge $_max ]; then
+			[ "$_what" = x ] && return 1
+			die "$_what"
+		fi
+		sleep 0.25
+	done
+}
+
+# xorg_conf: /tmp/xorg.conf for Xorg's modesetting driver on pva_drm's
+# /dev/dri/card0 (no input hotplug, no GLX, no acceleration under TCG)
+xorg_conf() {
+	cat > /tmp/xorg.conf <<-EOF
+	Section "ServerFlags"
+		Option "AutoAddDevices" "false"
+		Option "AutoEnableDevices" "false"
+	EndSection
+	Section "Extensions"
+		Option "GLX" "Disable"
+	EndSection
+	Section "Device"
+		Identifier "pva"
+		Driver "modesetting"
+		Option "kmsdev" "/dev/dri/card0"
+		Option "AccelMethod" "none"
+	EndSection
+	EOF
+}
